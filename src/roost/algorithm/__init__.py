@@ -1,0 +1,1 @@
+"""The image-classification algorithm: knows the job directory contract and nothing of the platform."""

@@ -1,0 +1,290 @@
+"""The algorithm's hyperparameters: SageMaker's names, defaults, valid values and error wording (spec §1).
+
+Values arrive as strings (the API's type is string -> string); native numbers are accepted too for
+programmatic use. Keys starting with `_` are injected by the platform in some situations and ignored.
+This one schema is imported by the platform to validate requests early; it is never copied.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
+
+from roost.errors import UserError
+
+
+class HyperparameterError(UserError):
+    """A hyperparameter is unknown, missing or outside its valid values; the text is SageMaker's."""
+
+
+@dataclass(frozen=True)
+class Expects:
+    """How SageMaker's error message describes the values a hyperparameter takes."""
+
+    text: str
+
+
+_INT_PATTERN = "^[1-9][0-9]*$"
+_FLOAT_PATTERN = r"^[0-9]*\.?[0-9]+([eE][-+]?[0-9]+)?$"
+_SHAPE_PATTERN = r"^[13] *, *[1-9][0-9]* *, *[1-9][0-9]*$"
+_STEPS_PATTERN = r"^[1-9][0-9]*( *, *[1-9][0-9]*)*$"
+
+
+def _invalid() -> PydanticCustomError:
+    return PydanticCustomError("sagemaker", "invalid value")
+
+
+def _positive_int(value: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        return value
+    if isinstance(value, str) and re.fullmatch(_INT_PATTERN, value.strip()):
+        return int(value)
+    raise _invalid()
+
+
+def _unit_float(value: Any) -> float:
+    if isinstance(value, bool):
+        raise _invalid()
+    if isinstance(value, str):
+        if not re.fullmatch(_FLOAT_PATTERN, value.strip()):
+            raise _invalid()
+        value = float(value)
+    if isinstance(value, int | float) and 0.0 <= value <= 1.0:
+        return float(value)
+    raise _invalid()
+
+
+def _one_of(*choices: str) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        text = str(value).strip()
+        if text not in choices:
+            raise _invalid()
+        return text
+
+    return check
+
+
+def _flag(value: Any) -> int:
+    return int(_one_of("0", "1")(value))
+
+
+def _image_shape(value: Any) -> tuple[int, int, int]:
+    if not isinstance(value, str) or not re.fullmatch(_SHAPE_PATTERN, value.strip()):
+        raise _invalid()
+    channels, height, width = (int(part) for part in value.split(","))
+    return channels, height, width
+
+
+def _epoch_steps(value: Any) -> tuple[int, ...]:
+    text = str(value).strip()
+    if not re.fullmatch(_STEPS_PATTERN, text):
+        raise _invalid()
+    steps = tuple(int(part) for part in text.split(","))
+    if any(later <= earlier for earlier, later in itertools.pairwise(steps)):
+        raise _invalid()
+    return steps
+
+
+def _num_layers(value: Any) -> int:
+    return int(_one_of(*(str(n) for n in NUM_LAYERS))(value))
+
+
+def _top_k(value: Any) -> int:
+    k = _positive_int(value)
+    if k < 2:
+        raise _invalid()
+    return k
+
+
+NUM_LAYERS = (18, 34, 50, 101, 152, 200, 20, 32, 44, 56, 110)
+SMALL_IMAGE_LAYERS = (20, 32, 44, 56, 110)
+AUGMENTATION_TYPES = ("crop", "crop_color", "crop_color_transform")
+OPTIMIZERS = ("sgd", "adam", "rmsprop", "nag")
+
+
+def _choices(values: tuple[object, ...]) -> str:
+    return ", ".join(f"'{v}'" for v in values)
+
+
+_POSITIVE = Expects(f"a string which matches the pattern '{_INT_PATTERN}'; or an integer greater than 0")
+_UNIT = Expects(f"a string which matches the pattern '{_FLOAT_PATTERN}'; or a number between 0 and 1")
+
+PositiveInt = Annotated[int, BeforeValidator(_positive_int), _POSITIVE]
+UnitFloat = Annotated[float, BeforeValidator(_unit_float), _UNIT]
+Flag = Annotated[int, BeforeValidator(_flag), Expects("'0', '1'")]
+
+
+class Hyperparameters(BaseModel):
+    """Typed, validated hyperparameters with the container's effective defaults (spec §1.3)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    num_classes: PositiveInt
+    num_training_samples: PositiveInt
+    augmentation_type: Annotated[
+        Literal["crop", "crop_color", "crop_color_transform"] | None,
+        BeforeValidator(_one_of(*AUGMENTATION_TYPES)),
+        Expects(_choices(AUGMENTATION_TYPES)),
+    ] = None
+    beta_1: UnitFloat = 0.9
+    beta_2: UnitFloat = 0.999
+    checkpoint_frequency: PositiveInt | None = None
+    early_stopping: Annotated[
+        bool, BeforeValidator(lambda v: _one_of("True", "False")(v) == "True"), Expects("'True', 'False'")
+    ] = False
+    early_stopping_min_epochs: PositiveInt = 10
+    early_stopping_patience: PositiveInt = 5
+    early_stopping_tolerance: UnitFloat = 0.0
+    epochs: PositiveInt = 30
+    eps: UnitFloat = 1e-8
+    gamma: UnitFloat = 0.9
+    image_shape: Annotated[
+        tuple[int, int, int],
+        BeforeValidator(_image_shape),
+        Expects(f"a string which matches the pattern '{_SHAPE_PATTERN}'"),
+    ] = (3, 224, 224)
+    kv_store: Annotated[
+        Literal["device", "local", "dist_sync", "dist_async"] | None,
+        BeforeValidator(_one_of("device", "local", "dist_sync", "dist_async")),
+        Expects(_choices(("dist_sync", "dist_async", "device", "local"))),
+    ] = None
+    learning_rate: UnitFloat = 0.1
+    lr_scheduler_factor: UnitFloat = 0.1
+    lr_scheduler_step: Annotated[
+        tuple[int, ...] | None,
+        BeforeValidator(_epoch_steps),
+        Expects(f"a string of strictly increasing epochs which matches the pattern '{_STEPS_PATTERN}'"),
+    ] = None
+    mini_batch_size: PositiveInt = 32
+    momentum: UnitFloat = 0.9
+    multi_label: Flag = 0
+    num_layers: Annotated[int, BeforeValidator(_num_layers), Expects(_choices(NUM_LAYERS))] = 152
+    optimizer: Annotated[
+        Literal["sgd", "adam", "rmsprop", "nag"],
+        BeforeValidator(_one_of(*OPTIMIZERS)),
+        Expects(_choices(OPTIMIZERS)),
+    ] = "sgd"
+    precision_dtype: Annotated[
+        Literal["float32", "float16"],
+        BeforeValidator(_one_of("float32", "float16")),
+        Expects("'float32', 'float16'"),
+    ] = "float32"
+    resize: PositiveInt | None = None
+    top_k: Annotated[
+        int | None,
+        BeforeValidator(_top_k),
+        Expects(f"a string which matches the pattern '{_INT_PATTERN}'; or an integer greater than 1"),
+    ] = None
+    use_pretrained_model: Flag = 0
+    use_weighted_loss: Flag = 0
+    weight_decay: UnitFloat = 0.0001
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Hyperparameters:
+        if self.checkpoint_frequency is not None and self.checkpoint_frequency > self.epochs:
+            raise PydanticCustomError(
+                "sagemaker_relation",
+                "Customer Error: The value '{value}' is not valid for the 'checkpoint_frequency' "
+                "hyperparameter which expects an integer between 1 and the value of 'epochs' ({epochs}) "
+                "(caused by ValidationError)",
+                {"value": self.checkpoint_frequency, "epochs": self.epochs},
+            )
+        if self.use_pretrained_model and self.num_layers in SMALL_IMAGE_LAYERS:
+            raise PydanticCustomError(
+                "sagemaker_relation",
+                "Customer Error: use_pretrained_model=1 needs num_layers in 18, 34, 50, 101, 152, 200: "
+                "there are no pretrained models for {layers} layers (caused by ValidationError)",
+                {"layers": self.num_layers},
+            )
+        return self
+
+    @property
+    def channels(self) -> int:
+        return self.image_shape[0]
+
+    @property
+    def height(self) -> int:
+        return self.image_shape[1]
+
+    @property
+    def width(self) -> int:
+        return self.image_shape[2]
+
+
+def _expects(name: str) -> str:
+    for meta in Hyperparameters.model_fields[name].metadata:
+        if isinstance(meta, Expects):
+            verb = "accepts" if meta.text.startswith("'") else "expects"
+            return f"which {verb} one of the following: {meta.text}"
+    raise AssertionError(f"hyperparameter {name} has no Expects annotation")
+
+
+def _message(error: Mapping[str, Any], given: Mapping[str, Any]) -> str:
+    kind, location = error["type"], error["loc"]
+    if kind == "extra_forbidden":
+        return (
+            f"Customer Error: Additional properties are not allowed ('{location[0]}' was unexpected) "
+            "(caused by ValidationError)"
+        )
+    if kind == "missing":
+        return f"Customer Error: '{location[0]}' is a required property (caused by ValidationError)"
+    if kind == "sagemaker_relation":
+        return str(error["msg"])
+    name = str(location[0])
+    return (
+        f"Customer Error: The value '{given[name]}' is not valid for the '{name}' hyperparameter "
+        f"{_expects(name)} (caused by ValidationError)"
+    )
+
+
+def parse_hyperparameters(raw: Mapping[str, Any]) -> Hyperparameters:
+    """Validate the string map of a training request; raise HyperparameterError in SageMaker's words."""
+    given = {key: value for key, value in raw.items() if not key.startswith("_")}
+    try:
+        return Hyperparameters.model_validate(given)
+    except ValidationError as failure:
+        # Name an unknown key first (a typo explains everything else), then bad values, then missing ones.
+        order = {"extra_forbidden": 0, "missing": 2}
+        first = min(failure.errors(), key=lambda e: order.get(e["type"], 1))
+        raise HyperparameterError(_message(first, given)) from None
+
+
+def summary_lines(hp: Hyperparameters) -> list[str]:
+    """The parameter block the algorithm logs after validation, line for line as SageMaker's (spec §1.1)."""
+    lines = [f"use_pretrained_model: {hp.use_pretrained_model}", f"multi_label: {hp.multi_label}"]
+    if hp.use_pretrained_model:
+        lines.append("Using pretrained model for initializing weights and transfer learning.")
+    lines += [
+        "---- Parameters ----",
+        f"num_layers: {hp.num_layers}",
+        f"data type: <type 'numpy.{hp.precision_dtype}'>",
+        f"epochs: {hp.epochs}",
+    ]
+    if hp.resize is not None:
+        lines.append(f"image resize size: {hp.resize}")
+    lines += [
+        f"optimizer: {hp.optimizer}",
+        f"momentum: {hp.momentum}",
+        f"weight_decay: {hp.weight_decay}",
+        f"learning_rate: {hp.learning_rate}",
+        f"num_training_samples: {hp.num_training_samples}",
+        f"mini_batch_size: {hp.mini_batch_size}",
+        f"image_shape: {','.join(map(str, hp.image_shape))}",
+        f"num_classes: {hp.num_classes}",
+        f"augmentation_type: {hp.augmentation_type}",
+        f"kv_store: {hp.kv_store or 'device'}",
+    ]
+    if hp.top_k is not None:
+        lines.append(f"top_k: {hp.top_k}")
+    if hp.checkpoint_frequency is None:
+        lines.append("checkpoint_frequency not set, will store the best model")
+    else:
+        lines.append(f"checkpoint_frequency: {hp.checkpoint_frequency}")
+    lines.append("--------------------")
+    return lines
