@@ -59,3 +59,37 @@ def run_mxnet(mxnet_python: Path):
         return json.loads(done.stdout.strip().splitlines()[-1])
 
     return run
+
+
+def write_photo(path: Path, width: int, height: int, seed: int, channels: int = 3) -> None:
+    """A small synthetic photo: smooth colour gradients plus noise, so JPEG has something to encode."""
+    import cv2
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width]
+    base = rng.uniform(0, 255, size=(1, 1, channels))
+    slope = rng.uniform(-2, 2, size=(2, channels))
+    image = (
+        base
+        + x[..., None] * slope[0]
+        + y[..., None] * slope[1]
+        + rng.normal(0, 12, (height, width, channels))
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    assert cv2.imwrite(str(path), np.clip(image, 0, 255).astype(np.uint8))
+
+
+@pytest.fixture
+def photo_tree(tmp_path: Path) -> Path:
+    """Class folders of tiny photos of mixed sizes and extensions, with a few traps for list making."""
+    root = tmp_path / "photos"
+    sizes = [(40, 30), (30, 40), (33, 33), (50, 20)]
+    for label, species in enumerate(["Blue_Jay", "Cardinal", "Goldfinch"]):
+        for i in range(7 + label):
+            ext = [".jpg", ".png", ".JPEG", ".jpeg"][i % 4]
+            write_photo(root / species / f"{i:03d}{ext}", *sizes[(i + label) % 4], seed=label * 100 + i)
+    write_photo(root / "Cardinal" / "nested" / "deep.jpg", 36, 28, seed=999)
+    (root / "Cardinal" / "notes.txt").write_text("not a photo")
+    (root / "empty_species").mkdir()
+    return root

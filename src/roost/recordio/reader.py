@@ -133,6 +133,8 @@ class RecordReader:
     """
 
     def __init__(self, path: str | Path, index: str | Path | bool | None = None) -> None:
+        self._fd: int | None = None
+        self._pid = -1
         self.path = Path(path)
         if not self.path.is_file():
             raise RecordIOError(f"{self.path}: no such RecordIO file")
@@ -148,8 +150,6 @@ class RecordReader:
         self._offsets: list[int] | None = None
         self._by_key: dict[int, int] | None = None
         self._ends: list[int] | None = None
-        self._fd: int | None = None
-        self._pid = -1
         if self.index_path is not None:
             self._load_index(self.index_path)
 
@@ -222,6 +222,11 @@ class RecordReader:
 
     def __iter__(self) -> Iterator[bytes]:
         """Every record in file order, read sequentially through a buffer; needs no index."""
+        for _, record in self.scan():
+            yield record
+
+    def scan(self) -> Iterator[tuple[int, bytes]]:
+        """(byte offset, record) for every record in file order."""
         with open(self.path, "rb", buffering=1 << 20) as file:
             yield from iter_records(file, self.path)
 
@@ -246,9 +251,10 @@ class RecordReader:
         self.close()
 
 
-def iter_records(stream: _Stream, source: str | Path) -> Iterator[bytes]:
-    """Records read one after another from an open binary stream (a file, a pipe)."""
+def iter_records(stream: _Stream, source: str | Path) -> Iterator[tuple[int, bytes]]:
+    """(byte offset, record) read one after another from an open binary stream (a file, a pipe)."""
     offset = 0
     while (found := read_record(stream, offset, source)) is not None:
-        record, offset = found
-        yield record
+        record, end = found
+        yield offset, record
+        offset = end

@@ -9,7 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from roost.recordio.framing import encode
+from roost.recordio.errors import RecordIOError
+from roost.recordio.framing import MAX_RECORD_BYTES, encode
 from roost.recordio.index import format_entry
 
 
@@ -37,6 +38,12 @@ class RecordWriter:
     def write(self, record: bytes) -> int:
         """Write one record; returns the byte offset where it starts."""
         offset = self._file.tell()
+        if len(record) > MAX_RECORD_BYTES:
+            raise RecordIOError(
+                f"{self.path}: the record at byte offset {offset} would be {len(record)} bytes, over "
+                f"RecordIO's limit of {MAX_RECORD_BYTES} bytes (2^29 - 1); store smaller images "
+                "(e.g. im2rec --resize)"
+            )
         self._file.write(encode(record))
         self.count += 1
         return offset
