@@ -1,0 +1,4 @@
+"""Training jobs: request validation, store, runner, log streams, metrics and storage (DESIGN.md).
+
+The platform knows the algorithm only through its entry point and the job directory.
+"""

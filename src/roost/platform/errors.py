@@ -1,0 +1,25 @@
+"""The platform's errors, one per AWS error code that a front door answers with."""
+
+from __future__ import annotations
+
+from roost.errors import UserError
+
+
+class InvalidRequest(UserError):
+    """The request breaks a constraint (SageMaker's `ValidationException`)."""
+
+
+class JobExists(UserError):
+    """A training job of that name exists already (SageMaker's `ResourceInUse`)."""
+
+
+class JobNotFound(UserError):
+    """No training job of that name (SageMaker's `ResourceNotFound`)."""
+
+
+class LogResourceNotFound(UserError):
+    """No such log group or log stream (CloudWatch Logs' `ResourceNotFoundException`)."""
+
+
+class InvalidLogParameter(UserError):
+    """A CloudWatch Logs parameter is invalid (`InvalidParameterException`)."""

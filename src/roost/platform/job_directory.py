@@ -1,0 +1,86 @@
+"""A job directory laid out like SageMaker's /opt/ml (spec §6.3), and the model packaged from it."""
+
+from __future__ import annotations
+
+import json
+import os
+import tarfile
+import tempfile
+from pathlib import Path
+
+from roost.platform.request import CreateTrainingJobRequest
+from roost.platform.storage import Storage
+
+FAILURE_REASON_CHARS = 1024
+
+
+class JobDirectory:
+    """The paths of one job's directory; names are SageMaker's."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.config = root / "input" / "config"
+        self.data = root / "input" / "data"
+        self.model = root / "model"
+        self.output = root / "output"
+        self.checkpoints = root / "checkpoints"
+        self.failure = self.output / "failure"
+
+    def lay_out(self, request: CreateTrainingJobRequest, storage: Storage) -> None:
+        """Write the three config files and put every channel's files under input/data/<channel>/."""
+        self.config.mkdir(parents=True, exist_ok=True)
+        self.model.mkdir(parents=True, exist_ok=True)
+        (self.output / "data").mkdir(parents=True, exist_ok=True)
+        mode = request.AlgorithmSpecification.TrainingInputMode
+        input_config = {}
+        for channel in request.InputDataConfig:
+            source = channel.DataSource.S3DataSource
+            assert source is not None  # parse_request refuses channels without one
+            entry = {
+                "TrainingInputMode": channel.InputMode or mode,
+                "S3DistributionType": source.S3DataDistributionType,
+                "RecordWrapperType": channel.RecordWrapperType,
+            }
+            if channel.ContentType is not None:
+                entry = {"ContentType": channel.ContentType, **entry}
+            input_config[channel.ChannelName] = entry
+            target = self.data / channel.ChannelName
+            target.mkdir(parents=True, exist_ok=True)
+            for file in storage.channel_files(source.S3Uri):
+                storage.fetch(file, target / file.relative)
+        hosts = [f"algo-{i + 1}" for i in range(request.ResourceConfig.InstanceCount)]
+        # All hosts are this machine, so the loopback interface is the one they talk over.
+        resource_config = {"current_host": "algo-1", "hosts": hosts, "network_interface_name": "lo"}
+        _write_json(self.config / "hyperparameters.json", request.HyperParameters)
+        _write_json(self.config / "inputdataconfig.json", input_config)
+        _write_json(self.config / "resourceconfig.json", resource_config)
+
+    def failure_reason(self) -> str | None:
+        """What the algorithm wrote to output/failure, cut to the 1024 characters SageMaker shows."""
+        try:
+            text = self.failure.read_text(errors="replace").strip()
+        except OSError:
+            return None
+        return text[:FAILURE_REASON_CHARS] or None
+
+    def has_model(self) -> bool:
+        return self.model.is_dir() and any(p.is_file() for p in self.model.rglob("*"))
+
+    def package_model(self, destination: Path) -> None:
+        """model/ as a flat model.tar.gz (no leading folder, as SageMaker makes it), written atomically."""
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=destination.parent, prefix=".model.", suffix=".tar.gz")
+        os.close(handle)
+        try:
+            with tarfile.open(temporary, "w:gz") as archive:
+                for path in sorted(self.model.rglob("*")):
+                    if path.is_file():
+                        archive.add(path, arcname=path.relative_to(self.model).as_posix())
+            os.replace(temporary, destination)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+
+
+def _write_json(path: Path, value: object) -> None:
+    path.write_text(json.dumps(value, indent=2) + "\n")

@@ -1,0 +1,65 @@
+"""The algorithm's metrics, read from its log lines with the regexes of the spec (§5.5).
+
+SageMaker reports the last value of each metric as FinalMetricDataList; the console lists these four for the
+image-classification algorithm. The patterns anchor on `Train-`/`Validation-` so the `Batch [...]` lines
+(whose accuracy is a running average within the epoch) don't count.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+METRIC_DEFINITIONS: dict[str, re.Pattern[str]] = {
+    "train:accuracy": re.compile(r"Epoch\[[0-9]+\] Train-accuracy=([0-9\.]+)"),
+    "validation:accuracy": re.compile(r"Epoch\[[0-9]+\] Validation-accuracy=([0-9\.]+)"),
+    "train:accuracy:epoch": re.compile(r"Epoch\[([0-9]+)\] Train-accuracy=[0-9\.]+"),
+    "validation:accuracy:epoch": re.compile(r"Epoch\[([0-9]+)\] Validation-accuracy=[0-9\.]+"),
+}
+# The last line the algorithm logs for an epoch's training pass (validation, if any, follows at once).
+EPOCH_DONE = re.compile(r"Epoch\[([0-9]+)\] Time cost=")
+_ACCURACY = re.compile(r"Epoch\[([0-9]+)\] (Train|Validation)-accuracy=([0-9\.]+)")
+
+
+class MetricTracker:
+    """Keeps the latest value of each metric, in FinalMetricDataList's shape."""
+
+    def __init__(self, final_metrics: list[dict[str, Any]] | None = None) -> None:
+        self._latest = {m["MetricName"]: m for m in final_metrics or []}
+
+    def observe(self, line: str, at: float) -> bool:
+        """Take one log line; True when a metric changed."""
+        changed = False
+        for name, pattern in METRIC_DEFINITIONS.items():
+            match = pattern.search(line)
+            if match:
+                try:
+                    value = float(match.group(1))
+                except ValueError:  # "1.2.3" matches [0-9\.]+ but is no number
+                    continue
+                self._latest[name] = {"MetricName": name, "Value": value, "Timestamp": at}
+                changed = True
+        return changed
+
+    def final(self) -> list[dict[str, Any]]:
+        return [self._latest[name] for name in METRIC_DEFINITIONS if name in self._latest]
+
+
+@dataclass
+class EpochAccuracy:
+    epoch: int
+    train: float | None = None
+    validation: float | None = None
+
+
+def accuracy_by_epoch(lines: list[str]) -> list[EpochAccuracy]:
+    """Train and validation accuracy per epoch, from a job's log lines (the workshop's progress table)."""
+    epochs: dict[int, EpochAccuracy] = {}
+    for line in lines:
+        match = _ACCURACY.search(line)
+        if match:
+            epoch = int(match.group(1))
+            row = epochs.setdefault(epoch, EpochAccuracy(epoch))
+            setattr(row, match.group(2).lower(), float(match.group(3)))
+    return [epochs[e] for e in sorted(epochs)]

@@ -1,0 +1,338 @@
+"""The platform's state in SQLite (WAL): training jobs and their log streams.
+
+Every state change is one transaction, so a server killed at any moment comes back with each job in a state
+it really had. Each thread gets its own connection; WAL lets readers (Describe, List, GetLogEvents) run
+while a job writes its log lines.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from roost.platform.errors import JobExists
+
+TERMINAL_STATUSES = ("Completed", "Failed", "Stopped")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    name TEXT PRIMARY KEY COLLATE NOCASE,  -- SageMaker job names are unique regardless of case
+    arn TEXT NOT NULL,
+    request TEXT NOT NULL,
+    status TEXT NOT NULL,
+    secondary_status TEXT NOT NULL,
+    transitions TEXT NOT NULL,
+    failure_reason TEXT,
+    creation_time REAL NOT NULL,
+    last_modified_time REAL NOT NULL,
+    training_start_time REAL,
+    training_end_time REAL,
+    model_artifacts TEXT,
+    final_metrics TEXT NOT NULL,
+    pid INTEGER,
+    pid_start_ticks INTEGER,
+    job_dir TEXT
+);
+CREATE INDEX IF NOT EXISTS jobs_by_creation ON jobs (creation_time, name);
+CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status, name);
+CREATE TABLE IF NOT EXISTS log_streams (
+    name TEXT PRIMARY KEY,
+    job_name TEXT NOT NULL,
+    creation_time INTEGER NOT NULL,
+    first_event_timestamp INTEGER,
+    last_event_timestamp INTEGER,
+    last_ingestion_time INTEGER,
+    stored_bytes INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS log_events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    stream TEXT NOT NULL,
+    timestamp INTEGER NOT NULL,
+    ingestion_time INTEGER NOT NULL,
+    message TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS log_events_by_stream ON log_events (stream, id);
+"""
+
+
+@dataclass
+class JobRecord:
+    """One training job as stored; names follow DescribeTrainingJob's members."""
+
+    name: str
+    arn: str
+    request: dict[str, Any]
+    status: str
+    secondary_status: str
+    creation_time: float
+    last_modified_time: float
+    transitions: list[dict[str, Any]] = field(default_factory=list)
+    failure_reason: str | None = None
+    training_start_time: float | None = None
+    training_end_time: float | None = None
+    model_artifacts: str | None = None
+    final_metrics: list[dict[str, Any]] = field(default_factory=list)
+    pid: int | None = None
+    pid_start_ticks: int | None = None
+    job_dir: str | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+
+_JSON_COLUMNS = {"request", "transitions", "final_metrics"}
+_COLUMNS = [f.name for f in fields(JobRecord)]
+
+
+def _to_row(record: JobRecord) -> dict[str, Any]:
+    return {
+        name: json.dumps(getattr(record, name)) if name in _JSON_COLUMNS else getattr(record, name)
+        for name in _COLUMNS
+    }
+
+
+def _from_row(row: sqlite3.Row) -> JobRecord:
+    return JobRecord(
+        **{name: json.loads(row[name]) if name in _JSON_COLUMNS else row[name] for name in _COLUMNS}
+    )
+
+
+@dataclass(frozen=True)
+class LogEvent:
+    id: int
+    stream: str
+    timestamp: int
+    ingestion_time: int
+    message: str
+
+
+@dataclass(frozen=True)
+class JobQuery:
+    """ListTrainingJobs' filters, order and page position."""
+
+    name_contains: str | None = None
+    status: str | None = None
+    created_after: float | None = None
+    created_before: float | None = None
+    modified_after: float | None = None
+    modified_before: float | None = None
+    sort_by: str = "CreationTime"
+    descending: bool = False
+    after: tuple[Any, str] | None = None  # (sort value, name) of the last job of the previous page
+    limit: int = 10
+
+
+_SORT_COLUMNS = {"Name": "name", "CreationTime": "creation_time", "Status": "status"}
+
+
+class Store:
+    """SQLite under the state directory; safe to use from many threads."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._connection().executescript(_SCHEMA)  # executescript runs in a transaction of its own
+
+    def _connection(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            db.row_factory = sqlite3.Row
+            db.execute("PRAGMA journal_mode=WAL")
+            # NORMAL in WAL mode: commits survive a crash of the process; an OS crash may lose the last ones.
+            db.execute("PRAGMA synchronous=NORMAL")
+            self._local.db = db
+        return db
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        db = self._connection()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def _read(self, sql: str, parameters: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        return self._connection().execute(sql, parameters).fetchall()
+
+    # -- jobs --------------------------------------------------------------------------------------------
+
+    def create(self, record: JobRecord) -> None:
+        row = _to_row(record)
+        try:
+            with self._write() as db:
+                db.execute(
+                    f"INSERT INTO jobs ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})",
+                    list(row.values()),
+                )
+        except sqlite3.IntegrityError:
+            existing = self.get(record.name)
+            arn = existing.arn if existing else record.arn
+            raise JobExists(
+                "Training job names must be unique within an AWS account and region, and a training job "
+                f"with this name already exists ({arn})"
+            ) from None
+
+    def get(self, name: str) -> JobRecord | None:
+        rows = self._read("SELECT * FROM jobs WHERE name = ?", (name,))
+        return _from_row(rows[0]) if rows else None
+
+    def query(self, query: JobQuery) -> list[JobRecord]:
+        column = _SORT_COLUMNS[query.sort_by]
+        where, parameters = [], []
+        if query.name_contains:
+            where.append("instr(lower(name), lower(?)) > 0")
+            parameters.append(query.name_contains)
+        for clause, value in (
+            ("status = ?", query.status),
+            ("creation_time > ?", query.created_after),
+            ("creation_time < ?", query.created_before),
+            ("last_modified_time > ?", query.modified_after),
+            ("last_modified_time < ?", query.modified_before),
+        ):
+            if value is not None:
+                where.append(clause)
+                parameters.append(value)
+        direction = "DESC" if query.descending else "ASC"
+        if query.after is not None:
+            where.append(f"({column}, name) {'<' if query.descending else '>'} (?, ?)")
+            parameters.extend(query.after)
+        sql = (
+            f"SELECT * FROM jobs {'WHERE ' + ' AND '.join(where) if where else ''} "
+            f"ORDER BY {column} {direction}, name {direction} LIMIT ?"
+        )
+        return [_from_row(row) for row in self._read(sql, [*parameters, query.limit])]
+
+    def unfinished(self) -> list[JobRecord]:
+        rows = self._read(
+            "SELECT * FROM jobs WHERE status NOT IN (?, ?, ?) ORDER BY creation_time", TERMINAL_STATUSES
+        )
+        return [_from_row(row) for row in rows]
+
+    def transition(
+        self,
+        name: str,
+        *,
+        status: str,
+        secondary: str,
+        message: str,
+        at: float,
+        only_from: Sequence[str] | None = None,
+        **changes: Any,
+    ) -> JobRecord | None:
+        """Move a job to a new (secondary) status in one transaction; None if `only_from` did not match.
+
+        The previous secondary status gets its EndTime; other columns (failure_reason, ...) change with it.
+        """
+        with self._write() as db:
+            rows = db.execute("SELECT * FROM jobs WHERE name = ?", (name,)).fetchall()
+            if not rows:
+                return None
+            record = _from_row(rows[0])
+            if only_from is not None and record.status not in only_from:
+                return None
+            if record.transitions and "EndTime" not in record.transitions[-1]:
+                record.transitions[-1]["EndTime"] = at
+            entry: dict[str, Any] = {"Status": secondary, "StartTime": at, "StatusMessage": message}
+            if status in TERMINAL_STATUSES:
+                entry["EndTime"] = at
+            record.transitions.append(entry)
+            record.status, record.secondary_status, record.last_modified_time = status, secondary, at
+            for key, value in changes.items():
+                setattr(record, key, value)
+            row = _to_row(record)
+            db.execute(
+                f"UPDATE jobs SET {', '.join(f'{k} = ?' for k in row)} WHERE name = ?",
+                [*row.values(), name],
+            )
+            return record
+
+    def update(self, name: str, **changes: Any) -> None:
+        """Change columns that are not a state change (the process id, metrics seen so far)."""
+        values = [json.dumps(v) if k in _JSON_COLUMNS else v for k, v in changes.items()]
+        with self._write() as db:
+            assignments = ", ".join(f"{k} = ?" for k in changes)
+            db.execute(f"UPDATE jobs SET {assignments} WHERE name = ?", [*values, name])
+
+    # -- log streams -------------------------------------------------------------------------------------
+
+    def create_stream(self, name: str, job_name: str, creation_time_ms: int) -> None:
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO log_streams (name, job_name, creation_time) VALUES (?, ?, ?)",
+                (name, job_name, creation_time_ms),
+            )
+
+    def append_events(self, stream: str, events: Sequence[tuple[int, str]], ingestion_time_ms: int) -> None:
+        """Append (timestamp ms, message) events to a stream, in order, in one transaction."""
+        if not events:
+            return
+        with self._write() as db:
+            db.executemany(
+                "INSERT INTO log_events (stream, timestamp, ingestion_time, message) VALUES (?, ?, ?, ?)",
+                [(stream, timestamp, ingestion_time_ms, message) for timestamp, message in events],
+            )
+            db.execute(
+                "UPDATE log_streams SET first_event_timestamp = coalesce(first_event_timestamp, ?), "
+                "last_event_timestamp = ?, last_ingestion_time = ?, stored_bytes = stored_bytes + ? "
+                "WHERE name = ?",
+                (
+                    events[0][0],
+                    events[-1][0],
+                    ingestion_time_ms,
+                    sum(len(m.encode()) for _, m in events),
+                    stream,
+                ),
+            )
+
+    def streams(self, prefix: str = "", order_by_last_event: bool = False) -> list[sqlite3.Row]:
+        order = "coalesce(last_event_timestamp, creation_time), name" if order_by_last_event else "name"
+        return self._read(
+            f"SELECT * FROM log_streams WHERE substr(name, 1, ?) = ? ORDER BY {order}", (len(prefix), prefix)
+        )
+
+    def stream_exists(self, name: str) -> bool:
+        return bool(self._read("SELECT 1 FROM log_streams WHERE name = ?", (name,)))
+
+    def events(
+        self,
+        streams: Sequence[str],
+        *,
+        after_id: int | None = None,
+        before_id: int | None = None,
+        start_ms: int | None = None,
+        end_ms: int | None = None,
+        limit: int,
+        newest_first: bool = False,
+    ) -> list[LogEvent]:
+        """Events of the given streams in the id range and time window, oldest first unless newest_first."""
+        where = [f"stream IN ({', '.join('?' for _ in streams)})"]
+        parameters: list[Any] = list(streams)
+        for clause, value in (
+            ("id > ?", after_id),
+            ("id < ?", before_id),
+            ("timestamp >= ?", start_ms),
+            ("timestamp < ?", end_ms),
+        ):
+            if value is not None:
+                where.append(clause)
+                parameters.append(value)
+        rows = self._read(
+            f"SELECT * FROM log_events WHERE {' AND '.join(where)} "
+            f"ORDER BY id {'DESC' if newest_first else 'ASC'} LIMIT ?",
+            [*parameters, limit],
+        )
+        return [
+            LogEvent(r["id"], r["stream"], r["timestamp"], r["ingestion_time"], r["message"]) for r in rows
+        ]

@@ -1,0 +1,51 @@
+"""A stand-in for `roost algorithm train --ml-dir DIR`, for fast runner tests: SageMaker-format log lines,
+a model directory, and the failure modes the platform must handle, chosen by the job's Environment."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+ml = Path(sys.argv[-1])
+mode = os.environ.get("FAKE_MODE", "ok")
+hyperparameters = json.loads((ml / "input/config/hyperparameters.json").read_text())
+epochs = int(hyperparameters.get("epochs", "2"))
+stopped = False
+
+
+def on_term(signum, frame):
+    global stopped
+    stopped = True
+
+
+signal.signal(signal.SIGTERM, on_term)
+
+
+def log(message: str) -> None:
+    print(f"[11/26/2026 07:40:00 INFO 140558353856320] {message}", flush=True)
+
+
+log(f"job {os.environ['TRAINING_JOB_NAME']} channels {sorted(p.name for p in (ml / 'input/data').iterdir())}")
+if mode == "fail":
+    (ml / "output/failure").write_text(
+        "ClientError: The number of input images must be bigger or equal to the mini_batch_size."
+    )
+    sys.exit(1)
+if mode == "ignore-term":
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+for epoch in range(epochs):
+    log(f"Epoch[{epoch}] Batch [20]\tSpeed: 191.406 samples/sec\taccuracy=0.976190")
+    log(f"Epoch[{epoch}] Train-accuracy={0.5 + epoch / 100:.6f}")
+    log(f"Epoch[{epoch}] Time cost=0.010")
+    log(f"Epoch[{epoch}] Validation-accuracy={0.4 + epoch / 100:.6f}")
+    (ml / "model" / f"image-classification-{epoch + 1:04d}.params").write_bytes(b"params")
+    (ml / "model" / "image-classification-symbol.json").write_text("{}")
+    if mode in ("slow", "ignore-term"):
+        time.sleep(0.2)
+    if stopped:
+        log("stopping at the next batch")
+        sys.exit(0)
