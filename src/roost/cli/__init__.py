@@ -18,6 +18,10 @@ from roost.errors import UserError
 COMMANDS: dict[str, str] = {
     "im2rec": "im2rec",
     "inspect": "inspect_rec",
+    "train": "train",
+    "server": "server",
+    "jobs": "jobs",
+    "logs": "logs",
 }
 
 

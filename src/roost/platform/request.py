@@ -138,7 +138,8 @@ def _constraint(error: Mapping[str, Any]) -> str:
     return f"Member must be valid: {error['msg']}"
 
 
-def _validation_message(failure: pydantic.ValidationError) -> str:
+def validation_message(failure: pydantic.ValidationError) -> str:
+    """pydantic errors as AWS words them: `N validation errors detected: Value ... at ... failed to ...`."""
     errors = failure.errors()
     details = "; ".join(
         f"Value {_value(e)} at '{_where(e['loc'])}' failed to satisfy constraint: {_constraint(e)}"
@@ -205,7 +206,7 @@ def parse_request(raw: Any) -> CreateTrainingJobRequest:
     try:
         request = CreateTrainingJobRequest.model_validate(raw)
     except pydantic.ValidationError as failure:
-        raise InvalidRequest(_validation_message(failure)) from None
+        raise InvalidRequest(validation_message(failure)) from None
     _check_roost_support(request)
     try:
         parse_hyperparameters(request.HyperParameters)

@@ -1,0 +1,1 @@
+"""One HTTP app: SageMaker's JSON protocol, a CloudWatch Logs subset and the web console (DESIGN.md)."""

@@ -1,0 +1,125 @@
+"""The roost server's HTTP app: `POST /` speaks AWS's JSON protocol, `GET /` is the web console.
+
+`X-Amz-Target: SageMaker.<Operation>` or `Logs_20140328.<Operation>` picks the operation, as in AWS, so the
+AWS CLI, boto3 and the SageMaker SDK work against it with only `--endpoint-url`. Errors are AWS error bodies
+(`{"__type": ..., "message": ...}`), which those clients turn into their usual error codes; a bug answers
+500 `InternalFailure` with no traceback in the body (the traceback goes to the server's log).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from roost.api import console, logs_ops, sagemaker_ops
+from roost.platform.errors import (
+    InvalidLogParameter,
+    InvalidRequest,
+    JobExists,
+    JobNotFound,
+    LogResourceNotFound,
+)
+from roost.platform.training_jobs import DEFAULT_REGION, TrainingJobs
+
+MAX_BODY_BYTES = 1_048_576
+CONTENT_TYPE = "application/x-amz-json-1.1"
+Operation = Callable[[TrainingJobs, dict[str, Any], str], dict[str, Any]]
+SERVICES: dict[str, dict[str, Operation]] = {
+    "SageMaker": sagemaker_ops.OPERATIONS,
+    "Logs_20140328": logs_ops.OPERATIONS,
+}
+ERROR_CODES: dict[type[Exception], str] = {
+    InvalidRequest: "ValidationException",
+    JobExists: "ResourceInUse",
+    JobNotFound: "ResourceNotFound",
+    LogResourceNotFound: "ResourceNotFoundException",
+    InvalidLogParameter: "InvalidParameterException",
+}
+_REGION = re.compile(r"Credential=[^/,]+/\d{8}/([a-z0-9-]+)/")
+log = logging.getLogger("roost.api")
+
+
+def _response(status: int, body: dict[str, Any]) -> Response:
+    return Response(
+        json.dumps(body),
+        status_code=status,
+        media_type=CONTENT_TYPE,
+        headers={"x-amzn-RequestId": str(uuid.uuid4())},
+    )
+
+
+def aws_error(status: int, code: str, message: str) -> Response:
+    return _response(status, {"__type": code, "message": message})
+
+
+async def _body(request: Request) -> bytes | None:
+    """The request body, or None when it is over MAX_BODY_BYTES (read no further than that)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        return None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def create_app(jobs: TrainingJobs, *, run_jobs: bool = True) -> Starlette:
+    """The app over `jobs`; with run_jobs, its lifespan recovers, starts and finally stops the runner."""
+
+    async def call(request: Request) -> Response:
+        target = request.headers.get("x-amz-target", "")
+        service, _, name = target.partition(".")
+        operation = SERVICES.get(service, {}).get(name)
+        if operation is None:
+            return aws_error(400, "UnknownOperationException", f"Unknown operation '{target}'")
+        body = await _body(request)
+        if body is None:
+            return aws_error(
+                413, "RequestEntityTooLargeException", f"Request body is larger than {MAX_BODY_BYTES} bytes"
+            )
+        try:
+            payload = json.loads(body or b"{}")
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            return aws_error(400, "SerializationException", f"The request body is not valid JSON: {error}")
+        if not isinstance(payload, dict):
+            return aws_error(400, "SerializationException", "The request body must be a JSON object")
+        found = _REGION.search(request.headers.get("authorization", ""))
+        region = found.group(1) if found else DEFAULT_REGION
+        try:
+            return _response(200, await run_in_threadpool(operation, jobs, payload, region))
+        except tuple(ERROR_CODES) as error:
+            code = next(c for kind, c in ERROR_CODES.items() if isinstance(error, kind))
+            return aws_error(400, code, str(error))
+        except Exception:
+            log.exception("%s failed", target)
+            return aws_error(500, "InternalFailure", f"{target} failed inside the roost server; see its log")
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if run_jobs:
+            jobs.runner.recover()
+            jobs.runner.start()
+        yield
+        if run_jobs:
+            await run_in_threadpool(jobs.runner.close)
+
+    routes = [
+        Route("/", call, methods=["POST"]),
+        Route("/", console.job_list(jobs), methods=["GET"]),
+        Route("/jobs/{name}", console.job_page(jobs), methods=["GET"]),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)

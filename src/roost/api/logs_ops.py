@@ -1,0 +1,252 @@
+"""CloudWatch Logs' read operations on the training jobs' log group, with CloudWatch's paging semantics.
+
+GetLogEvents tokens work as CloudWatch's: `nextForwardToken` of the last page comes back unchanged when no
+new event arrived, which is how clients (the SageMaker SDK, `aws logs tail`) know they are at the end.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+
+import pydantic
+from pydantic import BaseModel, ConfigDict, Field
+
+from roost.platform.errors import InvalidLogParameter, LogResourceNotFound
+from roost.platform.log_stream import LOG_GROUP
+from roost.platform.store import LogEvent
+from roost.platform.training_jobs import DEFAULT_ACCOUNT, TrainingJobs
+
+MAX_RESPONSE_BYTES = 1_048_576  # CloudWatch's page size limit, counting 26 bytes per event
+_EVENT_OVERHEAD = 26
+_TOKEN = re.compile(r"^([fb])/(\d{1,56})/s$")
+_TERM = re.compile(r'([?-]?)(?:"((?:[^"\\]|\\.)*)"|(\S+))')
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="allow", strict=True)
+    logGroupName: str | None = None
+    logGroupIdentifier: str | None = None
+
+
+class DescribeStreamsInput(_Input):
+    logStreamNamePrefix: Annotated[str, Field(min_length=1, max_length=512)] | None = None
+    orderBy: Literal["LogStreamName", "LastEventTime"] = "LogStreamName"
+    descending: bool = False
+    nextToken: str | None = None
+    limit: Annotated[int, Field(ge=1, le=50)] = 50
+
+
+class GetEventsInput(_Input):
+    logStreamName: Annotated[str, Field(min_length=1, max_length=512)]
+    startTime: Annotated[int, Field(ge=0)] | None = None
+    endTime: Annotated[int, Field(ge=0)] | None = None
+    nextToken: str | None = None
+    limit: Annotated[int, Field(ge=1, le=10_000)] = 10_000
+    startFromHead: bool = False
+
+
+class FilterEventsInput(_Input):
+    logStreamNames: Annotated[list[str], Field(min_length=1, max_length=100)] | None = None
+    logStreamNamePrefix: Annotated[str, Field(min_length=1, max_length=512)] | None = None
+    startTime: Annotated[int, Field(ge=0)] | None = None
+    endTime: Annotated[int, Field(ge=0)] | None = None
+    filterPattern: Annotated[str, Field(max_length=1024)] | None = None
+    nextToken: str | None = None
+    limit: Annotated[int, Field(ge=1, le=10_000)] = 10_000
+
+
+def _parse(model: type[Any], payload: dict[str, Any]) -> Any:
+    try:
+        given = model.model_validate(payload)
+    except pydantic.ValidationError as failure:
+        first = failure.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise InvalidLogParameter(f"1 validation error detected: {where}: {first['msg']}") from None
+    group = given.logGroupName or (given.logGroupIdentifier or "").rpartition(":log-group:")[2] or None
+    if group is None:
+        raise InvalidLogParameter("Either logGroupName or logGroupIdentifier must be given")
+    if group.removesuffix(":*") != LOG_GROUP:
+        raise LogResourceNotFound("The specified log group does not exist.")
+    return given
+
+
+def _stream_arn(region: str, name: str) -> str:
+    return f"arn:aws:logs:{region}:{DEFAULT_ACCOUNT}:log-group:{LOG_GROUP}:log-stream:{name}"
+
+
+def _offset_token(offset: int) -> str:
+    return base64.urlsafe_b64encode(str(offset).encode()).decode()
+
+
+def _offset(token: str | None) -> int:
+    if token is None:
+        return 0
+    try:
+        return int(base64.urlsafe_b64decode(token.encode()).decode())
+    except (ValueError, binascii.Error):
+        raise InvalidLogParameter("The specified nextToken is invalid.") from None
+
+
+def describe_log_streams(jobs: TrainingJobs, payload: dict[str, Any], region: str) -> dict[str, Any]:
+    given: DescribeStreamsInput = _parse(DescribeStreamsInput, payload)
+    by_time = given.orderBy == "LastEventTime"
+    if by_time and given.logStreamNamePrefix:
+        raise InvalidLogParameter("Cannot order by LastEventTime with a logStreamNamePrefix.")
+    streams = jobs.store.streams(given.logStreamNamePrefix or "", order_by_last_event=by_time)
+    if given.descending:
+        streams.reverse()
+    start = _offset(given.nextToken)
+    page = streams[start : start + given.limit]
+    response: dict[str, Any] = {
+        "logStreams": [
+            {
+                "logStreamName": s["name"],
+                "creationTime": s["creation_time"],
+                "arn": _stream_arn(region, s["name"]),
+                "storedBytes": s["stored_bytes"],
+                **{
+                    key: s[column]
+                    for key, column in (
+                        ("firstEventTimestamp", "first_event_timestamp"),
+                        ("lastEventTimestamp", "last_event_timestamp"),
+                        ("lastIngestionTime", "last_ingestion_time"),
+                    )
+                    if s[column] is not None
+                },
+            }
+            for s in page
+        ]
+    }
+    if start + given.limit < len(streams):
+        response["nextToken"] = _offset_token(start + given.limit)
+    return response
+
+
+def _token(direction: str, event_id: int) -> str:
+    return f"{direction}/{event_id:056d}/s"
+
+
+def _within_size(events: list[LogEvent], newest_first: bool = False) -> list[LogEvent]:
+    # Keep whole events up to CloudWatch's 1 MB page, from the end the page is read from.
+    kept, size = [], 0
+    for event in reversed(events) if newest_first else events:
+        size += len(event.message.encode()) + _EVENT_OVERHEAD
+        if size > MAX_RESPONSE_BYTES and kept:
+            break
+        kept.append(event)
+    return list(reversed(kept)) if newest_first else kept
+
+
+def get_log_events(jobs: TrainingJobs, payload: dict[str, Any], region: str) -> dict[str, Any]:
+    given: GetEventsInput = _parse(GetEventsInput, payload)
+    store = jobs.store
+    if not store.stream_exists(given.logStreamName):
+        raise LogResourceNotFound("The specified log stream does not exist.")
+    window = {"start_ms": given.startTime, "end_ms": given.endTime, "limit": given.limit}
+    if given.nextToken is not None:
+        match = _TOKEN.match(given.nextToken)
+        if match is None:
+            raise InvalidLogParameter("The specified nextToken is invalid.")
+        forward, position = match.group(1) == "f", int(match.group(2))
+    else:
+        forward, position = given.startFromHead, 0
+    streams = [given.logStreamName]
+    if forward:
+        events = _within_size(store.events(streams, after_id=position, **window))
+    else:
+        before = position if given.nextToken is not None else None
+        newest = store.events(streams, before_id=before, newest_first=True, **window)
+        events = _within_size(list(reversed(newest)), newest_first=True)
+    if events:
+        forward_token, backward_token = _token("f", events[-1].id), _token("b", events[0].id)
+    elif forward:
+        forward_token, backward_token = _token("f", position), _token("b", position + 1)
+    else:
+        forward_token, backward_token = _token("f", max(position - 1, 0)), _token("b", position)
+    return {
+        "events": [
+            {"timestamp": e.timestamp, "message": e.message, "ingestionTime": e.ingestion_time}
+            for e in events
+        ],
+        "nextForwardToken": forward_token,
+        "nextBackwardToken": backward_token,
+    }
+
+
+def compile_filter_pattern(pattern: str | None) -> Callable[[str], bool]:
+    """A CloudWatch term pattern as a predicate: terms and "quoted phrases" all present (AND),
+    `?term` any of them (OR), `-term` absent. Matching is case-sensitive, as CloudWatch's."""
+    text = (pattern or "").strip()
+    if not text:
+        return lambda message: True
+    if text[0] in "{[%":
+        raise InvalidLogParameter(
+            'Invalid filter pattern: roost supports term patterns (terms, "quoted phrases", ?any, '
+            "-excluded), not JSON, space-delimited or regular-expression patterns"
+        )
+    required, excluded, any_of = [], [], []
+    for prefix, quoted, bare in _TERM.findall(text):
+        term = quoted.replace('\\"', '"') if quoted or not bare else bare
+        {"": required, "-": excluded, "?": any_of}[prefix].append(term)
+
+    def matches(message: str) -> bool:
+        return (
+            all(term in message for term in required)
+            and not any(term in message for term in excluded)
+            and (not any_of or any(term in message for term in any_of))
+        )
+
+    return matches
+
+
+def filter_log_events(jobs: TrainingJobs, payload: dict[str, Any], region: str) -> dict[str, Any]:
+    given: FilterEventsInput = _parse(FilterEventsInput, payload)
+    if given.logStreamNames and given.logStreamNamePrefix:
+        raise InvalidLogParameter("logStreamNames and logStreamNamePrefix cannot both be specified")
+    store = jobs.store
+    known = [row["name"] for row in store.streams(given.logStreamNamePrefix or "")]
+    streams = [name for name in known if given.logStreamNames is None or name in given.logStreamNames]
+    matches = compile_filter_pattern(given.filterPattern)
+    found: list[LogEvent] = []
+    size, after, exhausted = 0, _offset(given.nextToken), False
+    while streams and len(found) < given.limit and size <= MAX_RESPONSE_BYTES:
+        chunk = store.events(
+            streams, after_id=after, start_ms=given.startTime, end_ms=given.endTime, limit=1000
+        )
+        if not chunk:
+            exhausted = True
+            break
+        for event in chunk:
+            after = event.id
+            if matches(event.message):
+                found.append(event)
+                size += len(event.message.encode()) + _EVENT_OVERHEAD
+                if len(found) == given.limit or size > MAX_RESPONSE_BYTES:
+                    break
+    response: dict[str, Any] = {
+        "events": [
+            {
+                "logStreamName": e.stream,
+                "timestamp": e.timestamp,
+                "message": e.message,
+                "ingestionTime": e.ingestion_time,
+                "eventId": str(e.id),
+            }
+            for e in found
+        ],
+        "searchedLogStreams": [{"logStreamName": name, "searchedCompletely": True} for name in streams],
+    }
+    if streams and not exhausted:
+        response["nextToken"] = _offset_token(after)
+    return response
+
+
+OPERATIONS = {
+    "DescribeLogStreams": describe_log_streams,
+    "GetLogEvents": get_log_events,
+    "FilterLogEvents": filter_log_events,
+}

@@ -1,0 +1,98 @@
+"""`roost server`: the SageMaker-compatible training-job service on this machine."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from roost.api.client import DEFAULT_PORT
+
+HELP = "run the training-job server that the AWS CLI, boto3 and the SageMaker SDK talk to (--endpoint-url)"
+DEFAULT_STATE_DIR = Path.home() / ".roost"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s, this machine only)"
+    )
+    parser.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help="port (default: %(default)s; 0 picks a free one)"
+    )
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=DEFAULT_STATE_DIR,
+        help="where jobs, their logs and their working directories are kept (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--data-root",
+        type=Path,
+        default=Path.cwd(),
+        help="s3://BUCKET/KEY means DATA_ROOT/BUCKET/KEY; the server reads and writes nowhere else "
+        "(default: the current directory)",
+    )
+    parser.add_argument(
+        "--s3-endpoint-url",
+        default=os.environ.get("ROOST_S3_ENDPOINT_URL"),
+        help="send s3:// URIs to this S3-compatible endpoint (boto3) instead (env ROOST_S3_ENDPOINT_URL)",
+    )
+    parser.add_argument(
+        "--max-concurrent-jobs", type=int, default=1, help="jobs that train at once (default: 1)"
+    )
+    parser.add_argument(
+        "--stop-grace-seconds",
+        type=float,
+        default=120.0,
+        help="after StopTrainingJob's SIGTERM, SIGKILL this much later (default: SageMaker's 120)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    import socket
+
+    import uvicorn
+
+    from roost.api.app import create_app
+    from roost.errors import UserError
+    from roost.platform.storage import Storage
+    from roost.platform.training_jobs import TrainingJobs
+    from roost.terminal import console
+
+    if args.max_concurrent_jobs < 1:
+        raise UserError("--max-concurrent-jobs must be at least 1")
+    if not args.data_root.is_dir():
+        raise UserError(f"--data-root {args.data_root} is not a folder")
+    s3 = None
+    if args.s3_endpoint_url:
+        import boto3
+
+        s3 = boto3.client("s3", endpoint_url=args.s3_endpoint_url)
+    storage = Storage(args.data_root, confined=True, s3_client=s3)
+    jobs = TrainingJobs.open(
+        args.state_dir.expanduser(),
+        storage,
+        max_concurrent=args.max_concurrent_jobs,
+        stop_grace_s=args.stop_grace_seconds,
+    )
+    listener = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((args.host, args.port))
+    except OSError as error:
+        raise UserError(f"cannot listen on {args.host}:{args.port}: {error.strerror}") from None
+    listener.listen(1024)  # clients may connect as soon as the address is printed
+    port = listener.getsockname()[1]
+    url = f"http://{args.host}:{port}"
+    console.print(f"roost server listening on {url}", soft_wrap=True)
+    if args.host in ("127.0.0.1", "localhost", "::1"):
+        console.print("  bound to this machine only (--host 0.0.0.0 to let other machines in)")
+    console.print(f"  state: {jobs.store.path.parent}   data root (s3://BUCKET/KEY): {storage.data_root}")
+    if s3 is not None:
+        console.print(f"  s3:// URIs go to {args.s3_endpoint_url}")
+    console.print(
+        f"  try: aws --endpoint-url {url} sagemaker list-training-jobs   |   console: {url}/", soft_wrap=True
+    )
+    config = uvicorn.Config(create_app(jobs), log_level="warning", timeout_graceful_shutdown=5)
+    uvicorn.Server(config).run(sockets=[listener])
+    return 0

@@ -1,0 +1,165 @@
+"""`roost train`: one training job in the foreground, with its log and a progress bar by epoch."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+HELP = "train a model now, in the foreground (the same request as aws sagemaker create-training-job)"
+DEFAULT_STATE_DIR = Path.home() / ".roost"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--cli-input-json",
+        metavar="FILE",
+        help="a CreateTrainingJob request (file://req.json or a path), as the AWS CLI takes it; local paths "
+        "and file:// URIs may stand where SageMaker has S3 URIs; the options below override it",
+    )
+    parser.add_argument("--train", metavar="PATH", help="the train channel: a folder, a .rec file or a URI")
+    parser.add_argument("--validation", metavar="PATH", help="the validation channel")
+    parser.add_argument(
+        "--channel", action="append", default=[], metavar="NAME=PATH", help="another channel (train_lst, ...)"
+    )
+    parser.add_argument(
+        "--output", metavar="DIR", help="S3OutputPath: the model goes to DIR/JOB/output/model.tar.gz"
+    )
+    parser.add_argument("--job-name", help="TrainingJobName (default: image-classification-<UTC time>)")
+    parser.add_argument(
+        "-H",
+        "--hyperparameter",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="repeat for each one",
+    )
+    parser.add_argument(
+        "--instance-type", help="ResourceConfig.InstanceType, recorded (default: ml.p2.xlarge)"
+    )
+    parser.add_argument(
+        "--max-runtime", type=int, metavar="SECONDS", help="StoppingCondition.MaxRuntimeInSeconds"
+    )
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=DEFAULT_STATE_DIR,
+        help="where the job is recorded (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--data-root",
+        type=Path,
+        help="s3://BUCKET/KEY means DATA_ROOT/BUCKET/KEY (default: the current directory)",
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="no log lines, only the progress bar")
+
+
+def _pairs(values: list[str], what: str) -> dict[str, str]:
+    from roost.errors import UserError
+
+    pairs = {}
+    for value in values:
+        name, equals, setting = value.partition("=")
+        if not equals or not name:
+            raise UserError(f"{what} {value!r} is not NAME=VALUE")
+        pairs[name.strip()] = setting
+    return pairs
+
+
+def _request(args: argparse.Namespace) -> dict[str, Any]:
+    import json
+
+    from roost.errors import UserError
+    from roost.platform.foreground import build_request, channel
+
+    channels = {"train": args.train, "validation": args.validation, **_pairs(args.channel, "--channel")}
+    channels = {name: path for name, path in channels.items() if path}
+    hyperparameters = _pairs(args.hyperparameter, "-H")
+    if args.cli_input_json is None:
+        if "train" not in channels or args.output is None:
+            raise UserError("roost train needs --train and --output, or a request in --cli-input-json")
+        return build_request(
+            channels=channels,
+            output=args.output,
+            hyperparameters=hyperparameters,
+            job_name=args.job_name,
+            **({"instance_type": args.instance_type} if args.instance_type else {}),
+            **({"max_runtime_s": args.max_runtime} if args.max_runtime else {}),
+        )
+    path = Path(args.cli_input_json.removeprefix("file://"))
+    try:
+        request = json.loads(path.read_text())
+    except OSError as error:
+        raise UserError(f"cannot read {path}: {error.strerror}") from None
+    except json.JSONDecodeError as error:
+        raise UserError(f"{path} is not valid JSON: {error}") from None
+    if not isinstance(request, dict):
+        raise UserError(f"{path} must hold a JSON object (a CreateTrainingJob request)")
+    if args.job_name:
+        request["TrainingJobName"] = args.job_name
+    request["HyperParameters"] = {**request.get("HyperParameters", {}), **hyperparameters}
+    if channels:
+        kept = [c for c in request.get("InputDataConfig", []) if c.get("ChannelName") not in channels]
+        request["InputDataConfig"] = kept + [channel(name, uri) for name, uri in channels.items()]
+    if args.output:
+        request["OutputDataConfig"] = {**request.get("OutputDataConfig", {}), "S3OutputPath": args.output}
+    if args.instance_type:
+        request.setdefault("ResourceConfig", {"InstanceCount": 1})["InstanceType"] = args.instance_type
+    if args.max_runtime:
+        request["StoppingCondition"] = {
+            **request.get("StoppingCondition", {}),
+            "MaxRuntimeInSeconds": args.max_runtime,
+        }
+    return request
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.markup import escape
+
+    from roost.algorithm.hyperparameters import parse_hyperparameters
+    from roost.errors import UserError
+    from roost.platform.errors import InvalidRequest
+    from roost.platform.foreground import default_job_name, run_training_job
+    from roost.platform.metrics import EPOCH_DONE, METRIC_DEFINITIONS
+    from roost.terminal import console, progress_bar
+
+    request = _request(args)
+    request.setdefault("TrainingJobName", default_job_name())
+    try:
+        epochs = parse_hyperparameters(request.get("HyperParameters", {})).epochs
+    except UserError as error:
+        raise InvalidRequest(str(error)) from None
+    validation = METRIC_DEFINITIONS["validation:accuracy"]
+    with progress_bar("epochs") as progress:
+        task = progress.add_task(f"training {request['TrainingJobName']}", total=epochs)
+
+        def on_line(line: str) -> None:
+            if not args.quiet:
+                progress.console.print(escape(line), highlight=False, soft_wrap=True)
+            done = EPOCH_DONE.search(line)
+            if done:
+                progress.update(task, completed=int(done.group(1)) + 1)
+            accuracy = validation.search(line)
+            if accuracy:
+                progress.update(
+                    task, description=f"training (validation accuracy {float(accuracy.group(1)):.3f})"
+                )
+
+        try:
+            result = run_training_job(
+                request, state_dir=args.state_dir.expanduser(), data_root=args.data_root, on_line=on_line
+            )
+        except KeyboardInterrupt:
+            console.print("stopped: the model saved so far, if any, is in the output path")
+            return 130
+    if not result.succeeded:
+        reason = result.failure_reason or "stopped"
+        raise UserError(
+            f"training job {result.name} ended {result.status}: {reason} (job directory: {result.job_dir})"
+        )
+    for name, value in result.final_metrics.items():
+        if not name.endswith(":epoch"):
+            console.print(f"{name} = {value:g}")
+    console.print(f"[green]model:[/green] {escape(str(result.model_artifact or result.model_artifact_uri))}")
+    print(result.model_artifact or result.model_artifact_uri)
+    return 0
