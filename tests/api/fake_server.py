@@ -1,0 +1,27 @@
+"""`roost server` with the platform's fake algorithm (tests/platform/fake_algorithm.py) in place of the real
+one, so that API tests run in a second instead of a training job's time. Same app, same uvicorn, same port
+announcement; arguments: STATE_DIR DATA_ROOT STOP_GRACE_S."""
+
+from __future__ import annotations
+
+import socket
+import sys
+from pathlib import Path
+
+import uvicorn
+
+from roost.api.app import create_app
+from roost.platform.storage import Storage
+from roost.platform.training_jobs import TrainingJobs
+
+FAKE_ALGORITHM = (sys.executable, str(Path(__file__).parents[1] / "platform" / "fake_algorithm.py"))
+
+state_dir, data_root, grace = Path(sys.argv[1]), Path(sys.argv[2]), float(sys.argv[3])
+jobs = TrainingJobs.open(
+    state_dir, Storage(data_root, confined=True), command=FAKE_ALGORITHM, stop_grace_s=grace
+)
+listener = socket.socket()
+listener.bind(("127.0.0.1", 0))
+listener.listen(1024)
+print(f"roost server listening on http://127.0.0.1:{listener.getsockname()[1]}", file=sys.stderr, flush=True)
+uvicorn.Server(uvicorn.Config(create_app(jobs), log_level="warning")).run(sockets=[listener])
