@@ -13,6 +13,11 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# No example database in the clone (CI writes nothing there) and no deadline on a slow, shared CPU.
+settings.register_profile("roost", database=None, deadline=None)
+settings.load_profile("roost")
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("ROOST_SHARED", ROOT.parent / "shared"))

@@ -7,13 +7,14 @@ many DataLoader worker processes at once (fork or spawn) without sharing a file 
 from __future__ import annotations
 
 import bisect
+import mmap
 import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
 from roost.recordio.errors import RecordIOError
-from roost.recordio.framing import HEADER, HEADER_SIZE, MAGIC, CFlag, decode_header, padded
+from roost.recordio.framing import HEADER, HEADER_SIZE, MAGIC, MAGIC_BYTES, CFlag, decode_header, padded
 from roost.recordio.index import index_path_for, read_index
 
 # One pread covers a whole record when the index tells its extent and it is no larger than this.
@@ -42,6 +43,38 @@ class _Window:
         return data
 
 
+def _part(head: bytes, pos: int, source: str | Path) -> tuple[int, int]:
+    """(cflag, length) of the part header `head` read at byte `pos`."""
+    if len(head) < HEADER_SIZE:
+        raise RecordIOError(
+            f"{source}: truncated record at byte offset {pos}: the file ends inside a record header "
+            f"({len(head)} of {HEADER_SIZE} bytes); the file was cut short, re-create or re-copy it"
+        )
+    magic_ok, cflag, length = decode_header(*HEADER.unpack(head))
+    if not magic_ok:
+        word = int.from_bytes(head[:4], "little")
+        raise RecordIOError(
+            f"{source}: no RecordIO magic at byte offset {pos} (found 0x{word:08x}, expected "
+            f"0x{MAGIC:08x}): not an MXNet RecordIO file, or corrupted at that point"
+        )
+    return cflag, length
+
+
+def _truncated(source: str | Path, pos: int, length: int, remaining: int) -> RecordIOError:
+    return RecordIOError(
+        f"{source}: truncated record at byte offset {pos}: its header announces {length} bytes but only "
+        f"{remaining} remain; the file was cut short, re-create or re-copy it"
+    )
+
+
+def _out_of_sequence(source: str | Path, pos: int, cflag: int, first: bool) -> RecordIOError:
+    where = "a record's first part" if first else "a continuation part"
+    return RecordIOError(
+        f"{source}: corrupted record at byte offset {pos}: continuation flag {cflag} where {where} "
+        "was expected"
+    )
+
+
 def read_record(stream: _Stream, offset: int, source: str | Path) -> tuple[bytes, int] | None:
     """The logical record starting at `offset` (where `stream` is positioned) and the offset after it.
 
@@ -53,76 +86,76 @@ def read_record(stream: _Stream, offset: int, source: str | Path) -> tuple[bytes
         head = stream.read(HEADER_SIZE)
         if not head and not parts:
             return None
-        if len(head) < HEADER_SIZE:
-            raise RecordIOError(
-                f"{source}: truncated record at byte offset {pos}: the file ends inside a record header "
-                f"({len(head)} of {HEADER_SIZE} bytes); the file was cut short, re-create or re-copy it"
-            )
-        magic_ok, cflag, length = decode_header(*HEADER.unpack(head))
-        if not magic_ok:
-            word = int.from_bytes(head[:4], "little")
-            raise RecordIOError(
-                f"{source}: no RecordIO magic at byte offset {pos} (found 0x{word:08x}, expected "
-                f"0x{MAGIC:08x}): not an MXNet RecordIO file, or corrupted at that point"
-            )
-        expected = (CFlag.WHOLE, CFlag.FIRST) if not parts else (CFlag.MIDDLE, CFlag.LAST)
-        if cflag not in expected:
-            where = "a record's first part" if not parts else "a continuation part"
-            raise RecordIOError(
-                f"{source}: corrupted record at byte offset {pos}: continuation flag {cflag} where {where} "
-                "was expected"
-            )
+        cflag, length = _part(head, pos, source)
+        if cflag not in ((CFlag.MIDDLE, CFlag.LAST) if parts else (CFlag.WHOLE, CFlag.FIRST)):
+            raise _out_of_sequence(source, pos, cflag, first=not parts)
         body = stream.read(padded(length))
         if len(body) < length:
-            raise RecordIOError(
-                f"{source}: truncated record at byte offset {pos}: its header announces {length} bytes but "
-                f"only {len(body)} remain; the file was cut short, re-create or re-copy it"
-            )
+            raise _truncated(source, pos, length, len(body))
         parts.append(body[:length])
         pos += HEADER_SIZE + len(body)
         if cflag in (CFlag.WHOLE, CFlag.LAST):
             return b"".join(parts), pos
         # The writer dropped the magic where it split the payload; put it back.
-        parts.append(HEADER.pack(MAGIC, 0)[:4])
+        parts.append(MAGIC_BYTES)
 
 
-def scan_offsets(path: str | Path) -> list[int]:
-    """Byte offsets of every logical record, found by walking the part headers (no index needed)."""
+def _walk(data: mmap.mmap | bytes, source: str | Path, problems: list[str] | None) -> list[int]:
+    """Record offsets found by walking part headers; with `problems`, corrupt stretches are skipped."""
     offsets: list[int] = []
-    with open(path, "rb") as file:
-        size = os.fstat(file.fileno()).st_size
-        pos = 0
-        inside = False
-        while pos < size:
-            head = os.pread(file.fileno(), HEADER_SIZE, pos)
-            if len(head) < HEADER_SIZE:
-                raise RecordIOError(
-                    f"{path}: truncated record at byte offset {pos}: the file ends inside a record header"
-                )
-            magic_ok, cflag, length = decode_header(*HEADER.unpack(head))
-            if not magic_ok:
-                word = int.from_bytes(head[:4], "little")
-                raise RecordIOError(
-                    f"{path}: no RecordIO magic at byte offset {pos} (found 0x{word:08x}, expected "
-                    f"0x{MAGIC:08x}): not an MXNet RecordIO file, or corrupted at that point"
-                )
-            if cflag in (CFlag.WHOLE, CFlag.FIRST):
-                if inside:
-                    raise RecordIOError(
-                        f"{path}: corrupted record at byte offset {pos}: a split record ends early"
-                    )
-                offsets.append(pos)
-            inside = cflag in (CFlag.FIRST, CFlag.MIDDLE)
-            end = pos + HEADER_SIZE + length
-            if end > size:
-                raise RecordIOError(
-                    f"{path}: truncated record at byte offset {pos}: its header announces {length} bytes but "
-                    f"only {size - pos - HEADER_SIZE} remain; the file was cut short, re-create or re-copy it"
-                )
-            pos += HEADER_SIZE + padded(length)
-        if inside:
-            raise RecordIOError(f"{path}: truncated record: the file ends inside a split record")
+    size = len(data)
+    pos = 0
+    start = -1  # offset of the split record being walked, -1 between records
+    while pos < size:
+        try:
+            cflag, length = _part(data[pos : pos + HEADER_SIZE], pos, source)
+            if cflag not in ((CFlag.MIDDLE, CFlag.LAST) if start >= 0 else (CFlag.WHOLE, CFlag.FIRST)):
+                raise _out_of_sequence(source, pos, cflag, first=start < 0)
+            if pos + HEADER_SIZE + length > size:
+                raise _truncated(source, pos, length, size - pos - HEADER_SIZE)
+        except RecordIOError as error:
+            if problems is None:
+                raise
+            problems.append(str(error))
+            # Resynchronise as dmlc-core's chunked readers do: the next aligned magic that starts a record.
+            pos = _next_record_start(data, (max(start, pos) + 4) & ~3)
+            start = -1
+            continue
+        if cflag in (CFlag.WHOLE, CFlag.FIRST):
+            start = pos
+        if cflag in (CFlag.WHOLE, CFlag.LAST):
+            offsets.append(start)
+            start = -1
+        pos += HEADER_SIZE + padded(length)
+    if start >= 0:
+        error = RecordIOError(f"{source}: truncated record at byte offset {start}: the file ends inside it")
+        if problems is None:
+            raise error
+        problems.append(str(error))
     return offsets
+
+
+def _next_record_start(data: mmap.mmap | bytes, pos: int) -> int:
+    while (pos := data.find(MAGIC_BYTES, pos)) >= 0:
+        if pos % 4 == 0 and pos + HEADER_SIZE <= len(data):
+            _, cflag, _ = decode_header(*HEADER.unpack(data[pos : pos + HEADER_SIZE]))
+            if cflag in (CFlag.WHOLE, CFlag.FIRST):
+                return pos
+        pos += 1
+    return len(data)
+
+
+def scan_offsets(path: str | Path, problems: list[str] | None = None) -> list[int]:
+    """Byte offsets of every logical record, found by walking the part headers (no index needed).
+
+    Without `problems` the first problem raises; with it, problems are appended there and the walk
+    skips to the next record it can find.
+    """
+    with open(path, "rb") as file:
+        if os.fstat(file.fileno()).st_size == 0:
+            return []
+        with mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            return _walk(data, path, problems)
 
 
 class RecordReader:
@@ -206,6 +239,16 @@ class RecordReader:
         if found is None:
             raise RecordIOError(f"{source}: no record at byte offset {offset}, past the end of the file")
         return found[0]
+
+    def read_head_at(self, offset: int, size: int) -> bytes:
+        """The first `size` bytes of the record at `offset` (all of it if shorter), reading no more."""
+        data = os.pread(self._descriptor(), HEADER_SIZE + size, offset)
+        cflag, length = _part(data[:HEADER_SIZE], offset, self.path)
+        if cflag not in (CFlag.WHOLE, CFlag.FIRST):
+            raise _out_of_sequence(self.path, offset, cflag, first=True)
+        if cflag == CFlag.WHOLE or length >= size:
+            return data[HEADER_SIZE : HEADER_SIZE + min(size, length)]
+        return self.read_at(offset)[:size]
 
     def __getitem__(self, position: int) -> bytes:
         offset = self.offsets[position]
