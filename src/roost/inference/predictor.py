@@ -1,0 +1,84 @@
+"""A trained model loaded once, turning batches of prepared images into class probabilities."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from roost.algorithm.model_artifact import open_model
+from roost.algorithm.network import ResNet
+
+
+@dataclass(frozen=True)
+class Predictor:
+    """The network of one `model.tar.gz` (or its folder), in eval mode on the CPU."""
+
+    network: ResNet
+    source: Path
+    checkpoint: str  # file name of the .params used
+    epoch: int
+    checkpoints: int  # how many the artifact holds; the highest epoch is used
+    num_layers: int
+    num_classes: int
+    image_shape: tuple[int, int, int]
+    class_names: list[str] | None
+    # Trained with multi_label=1 (binary cross-entropy per class): sigmoid, not softmax. The artifact does
+    # not record it, so the caller says.
+    multi_label: bool = False
+
+    @classmethod
+    def load(cls, path: Path, multi_label: bool = False) -> Predictor:
+        """Open an artifact (UserError with the reason when it is not one) and build its network."""
+        with tempfile.TemporaryDirectory(prefix="roost-model-") as workdir:
+            stored = open_model(path, Path(workdir))
+            network = stored.network()
+        network = network.to(memory_format=torch.channels_last)  # see predict()
+        return cls(
+            network=network,
+            source=path,
+            checkpoint=stored.params.name,
+            epoch=stored.epoch,
+            checkpoints=stored.checkpoints,
+            num_layers=stored.num_layers,
+            num_classes=stored.num_classes,
+            image_shape=stored.image_shape,
+            class_names=stored.class_names,
+            multi_label=multi_label,
+        )
+
+    @property
+    def description(self) -> str:
+        channels, height, width = self.image_shape
+        which = f"epoch {self.epoch}"
+        if self.checkpoints > 1:
+            which += f", the latest of {self.checkpoints} checkpoints"
+        head = "sigmoid per class (multi-label)" if self.multi_label else "softmax"
+        return (
+            f"ResNet-{self.num_layers}, {self.num_classes} classes, input {channels},{height},{width}, "
+            f"{head}; weights {self.checkpoint} ({which})"
+        )
+
+    def class_label(self, class_id: int) -> str:
+        if self.class_names is None:
+            return str(class_id)
+        return self.class_names[class_id]
+
+    @torch.inference_mode()
+    def predict(self, images: np.ndarray) -> np.ndarray:
+        """N x H x W x C uint8 images → N x num_classes float32 probabilities."""
+        # The NHWC pixels viewed as NCHW are already channels-last, the layout oneDNN's CPU convolutions
+        # prefer: no copy, and the network's weights are stored the same way.
+        batch = torch.from_numpy(images).permute(0, 3, 1, 2).float()
+        logits = self.network(batch)
+        probabilities = torch.sigmoid(logits) if self.multi_label else torch.softmax(logits, dim=1)
+        return probabilities.numpy()
+
+
+def top_k(probabilities: np.ndarray, k: int) -> list[tuple[int, float]]:
+    """The k most probable (class id, probability), most probable first; ties by lower id."""
+    order = np.argsort(-probabilities, kind="stable")[:k]
+    return [(int(i), float(probabilities[i])) for i in order]
