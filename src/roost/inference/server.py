@@ -1,0 +1,228 @@
+"""The hosting contract of SageMaker's image-classification container (spec §7), as a Starlette app.
+
+    GET  /ping                          200 once the model is loaded (it is, before the port opens)
+    POST /invocations                   the container's own route: plain-text errors, as the algorithm sends
+    POST /endpoints/{name}/invocations  SageMaker Runtime's InvokeEndpoint route, so that boto3's
+                                        `sagemaker-runtime` client works with `endpoint_url`; errors come
+                                        wrapped as the service wraps them (ModelError, HTTP 424)
+
+One model per server: every endpoint name reaches it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import socket
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from roost.errors import UserError
+from roost.inference.batching import BatchingWorker
+from roost.inference.predictor import Predictor
+from roost.inference.preprocess import ImageError, Preprocessor
+
+CONTENT_TYPES = ("image/jpeg", "image/png", "application/x-image")
+JSON = "application/json"
+JSONLINES = "application/jsonlines"
+ACCEPT_TYPES = (JSON, JSONLINES)
+# InvokeEndpoint's payload limit (6 MB).
+MAX_BODY_BYTES = 6 << 20
+# A larger body is still read (and dropped) up to this size, so that the client gets its 413 instead of a
+# connection reset in the middle of sending; beyond it the connection is closed.
+DRAIN_BYTES = 64 << 20
+SERVER_ERROR = "Internal Server Error occured"  # sic: the wording of AWS's template (spec §7)
+
+log = logging.getLogger("roost.inference")
+
+
+class InvocationError(Exception):
+    """A request the endpoint refuses: HTTP status and the text the container answers."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _media_type(value: str) -> str:
+    return value.split(";", 1)[0].strip().lower()
+
+
+def response_type(accept: str | None) -> str:
+    """The first supported type the Accept header lists; JSON for none, `*/*` or `application/*`."""
+    if not accept or not accept.strip():
+        return JSON
+    for part in accept.split(","):
+        media = _media_type(part)
+        if media in ACCEPT_TYPES:
+            return media
+        if media in ("*/*", "application/*"):
+            return JSON
+    raise InvocationError(
+        406, f"ClientError: Invalid accept type {accept!r}. Accepted accept types are {list(ACCEPT_TYPES)}"
+    )
+
+
+def _too_large(size: int | str) -> InvocationError:
+    return InvocationError(
+        413,
+        f"ClientError: the request body is {size} bytes; an invocation takes at most {MAX_BODY_BYTES} (6 MB)",
+    )
+
+
+async def _read_body(request: Request) -> bytes:
+    """The body, refused past MAX_BODY_BYTES without keeping more than that in memory."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > DRAIN_BYTES:
+        raise _too_large(declared)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size <= MAX_BODY_BYTES:
+            chunks.append(chunk)
+        elif size > DRAIN_BYTES:
+            raise _too_large(f"over {size}")
+        else:
+            chunks.clear()
+    if size > MAX_BODY_BYTES:
+        raise _too_large(size)
+    return b"".join(chunks)
+
+
+def encode(probabilities: np.ndarray, media_type: str) -> bytes:
+    """SageMaker's answer bodies: a JSON array, or one `{"prediction": [...]}` line."""
+    values = probabilities.tolist()
+    if media_type == JSONLINES:
+        return (json.dumps({"prediction": values}) + "\n").encode()
+    return json.dumps(values).encode()
+
+
+class Endpoint:
+    """Prepares images on a thread pool, predicts on the batching worker, answers with probabilities."""
+
+    def __init__(self, predictor: Predictor, preprocessor: Preprocessor, max_batch: int) -> None:
+        self.predictor = predictor
+        self.preprocessor = preprocessor
+        self.worker = BatchingWorker(predictor.predict, max_batch)
+        # Decoding holds at most this many images in memory at once (a 64-megapixel one is 192 MB).
+        self.pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="roost-decode")
+
+    @contextlib.asynccontextmanager
+    async def running(self, _app: Starlette) -> AsyncIterator[None]:
+        self.worker.start()
+        try:
+            # One pass before the first request: kernels get chosen now, and a model that cannot run
+            # fails at start rather than on every invocation.
+            channels, height, width = self.predictor.image_shape
+            await self.worker.predict(np.zeros((height, width, channels), np.uint8))
+            yield
+        finally:
+            await asyncio.to_thread(self.worker.stop)
+            self.pool.shutdown(wait=False, cancel_futures=True)
+
+    async def invoke(self, request: Request) -> tuple[bytes, str]:
+        """(body, media type) of the answer, or InvocationError."""
+        body = await _read_body(request)
+        content_type = _media_type(request.headers.get("content-type", ""))
+        if content_type not in CONTENT_TYPES:
+            raise InvocationError(
+                400, f"ClientError: Invalid content type. Accepted content types are {list(CONTENT_TYPES)}"
+            )
+        media_type = response_type(request.headers.get("accept"))
+        try:
+            pixels = await asyncio.get_running_loop().run_in_executor(self.pool, self.preprocessor, body)
+        except ImageError as error:
+            raise InvocationError(
+                400, f"ClientError: Loading image data failed with exception: {error}"
+            ) from None
+        probabilities = await self.worker.predict(pixels)
+        return encode(probabilities, media_type), media_type
+
+    async def ping(self, _request: Request) -> Response:
+        return Response(status_code=200)
+
+    async def invocations(self, request: Request) -> Response:
+        try:
+            body, media_type = await self.invoke(request)
+        except InvocationError as error:
+            return PlainTextResponse(error.message, status_code=error.status)
+        except Exception:
+            log.exception("invocation failed")
+            return PlainTextResponse(SERVER_ERROR, status_code=500)
+        return Response(body, media_type=media_type)
+
+    async def runtime_invocations(self, request: Request) -> Response:
+        """InvokeEndpoint: the model's errors wrapped in SageMaker Runtime's ModelError, as boto3 expects."""
+        try:
+            body, media_type = await self.invoke(request)
+        except InvocationError as error:
+            if error.status == 413:
+                return _runtime_error(400, "ValidationError", {"Message": error.message})
+            return _model_error(error.status, error.message)
+        except Exception:
+            log.exception("invocation failed")
+            return _model_error(500, SERVER_ERROR)
+        return Response(
+            body, media_type=media_type, headers={"x-Amzn-Invoked-Production-Variant": "AllTraffic"}
+        )
+
+
+def _runtime_error(status: int, code: str, fields: dict[str, object]) -> Response:
+    return JSONResponse(fields, status_code=status, headers={"x-amzn-ErrorType": code})
+
+
+def _model_error(status: int, message: str) -> Response:
+    side = "client" if status < 500 else "server"
+    return _runtime_error(
+        424,
+        "ModelError",
+        {
+            "ErrorCode": f"{side.upper()}_ERROR_FROM_MODEL",
+            "OriginalStatusCode": status,
+            "OriginalMessage": message,
+            "Message": f'Received {side} error ({status}) from primary with message "{message}". '
+            "See the roost serve log for more information.",
+        },
+    )
+
+
+def create_app(predictor: Predictor, preprocessor: Preprocessor, max_batch: int) -> Starlette:
+    endpoint = Endpoint(predictor, preprocessor, max_batch)
+    routes = [
+        Route("/ping", endpoint.ping, methods=["GET"]),
+        Route("/invocations", endpoint.invocations, methods=["POST"]),
+        Route("/endpoints/{name}/invocations", endpoint.runtime_invocations, methods=["POST"]),
+    ]
+    return Starlette(routes=routes, lifespan=endpoint.running)
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A listening socket (port 0 picks a free one), so that the address is known before serving."""
+    listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+    except OSError as error:
+        listener.close()
+        raise UserError(f"cannot listen on {host}:{port}: {error.strerror}") from None
+    listener.listen(1024)  # clients may connect as soon as the address is printed
+    return listener
+
+
+def serve(app: Starlette, listener: socket.socket) -> None:
+    """Run until SIGINT/SIGTERM; requests in flight get 5 s to finish."""
+    import uvicorn
+
+    config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=5)
+    uvicorn.Server(config).run(sockets=[listener])
