@@ -19,6 +19,8 @@ COMMANDS: dict[str, str] = {
     "im2rec": "im2rec",
     "inspect": "inspect_rec",
     "train": "train",
+    "predict": "predict",
+    "serve": "serve",
     "server": "server",
     "jobs": "jobs",
     "logs": "logs",
