@@ -16,14 +16,17 @@ from roost.errors import UserError
 
 # name -> module under roost.cli; the order is the order of `roost --help`.
 COMMANDS: dict[str, str] = {
+    "quickstart": "quickstart",
     "im2rec": "im2rec",
     "inspect": "inspect_rec",
     "train": "train",
+    "plot": "plot",
     "predict": "predict",
     "serve": "serve",
     "server": "server",
     "jobs": "jobs",
     "logs": "logs",
+    "algorithm": "algorithm",
 }
 
 

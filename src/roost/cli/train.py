@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from roost.platform.foreground import JobResult
 
 HELP = "train a model now, in the foreground (the same request as aws sagemaker create-training-job)"
 DEFAULT_STATE_DIR = Path.home() / ".roost"
@@ -113,7 +116,10 @@ def _request(args: argparse.Namespace) -> dict[str, Any]:
     return request
 
 
-def run(args: argparse.Namespace) -> int:
+def train_in_foreground(
+    request: dict[str, Any], *, state_dir: Path, data_root: Path | None = None, quiet: bool = False
+) -> JobResult:
+    """Run one job now, showing its log lines and a progress bar by epoch; raise if it does not complete."""
     from rich.markup import escape
 
     from roost.algorithm.hyperparameters import parse_hyperparameters
@@ -121,9 +127,8 @@ def run(args: argparse.Namespace) -> int:
     from roost.platform.errors import InvalidRequest
     from roost.platform.foreground import default_job_name, run_training_job
     from roost.platform.metrics import EPOCH_DONE, METRIC_DEFINITIONS
-    from roost.terminal import console, progress_bar
+    from roost.terminal import progress_bar
 
-    request = _request(args)
     request.setdefault("TrainingJobName", default_job_name())
     try:
         epochs = parse_hyperparameters(request.get("HyperParameters", {})).epochs
@@ -134,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
         task = progress.add_task(f"training {request['TrainingJobName']}", total=epochs)
 
         def on_line(line: str) -> None:
-            if not args.quiet:
+            if not quiet:
                 progress.console.print(escape(line), highlight=False, soft_wrap=True)
             done = EPOCH_DONE.search(line)
             if done:
@@ -145,18 +150,27 @@ def run(args: argparse.Namespace) -> int:
                     task, description=f"training (validation accuracy {float(accuracy.group(1)):.3f})"
                 )
 
-        try:
-            result = run_training_job(
-                request, state_dir=args.state_dir.expanduser(), data_root=args.data_root, on_line=on_line
-            )
-        except KeyboardInterrupt:
-            console.print("stopped: the model saved so far, if any, is in the output path")
-            return 130
+        result = run_training_job(request, state_dir=state_dir, data_root=data_root, on_line=on_line)
     if not result.succeeded:
         reason = result.failure_reason or "stopped"
         raise UserError(
             f"training job {result.name} ended {result.status}: {reason} (job directory: {result.job_dir})"
         )
+    return result
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.markup import escape
+
+    from roost.terminal import console
+
+    try:
+        result = train_in_foreground(
+            _request(args), state_dir=args.state_dir.expanduser(), data_root=args.data_root, quiet=args.quiet
+        )
+    except KeyboardInterrupt:
+        console.print("stopped: the model saved so far, if any, is in the output path")
+        return 130
     for name, value in result.final_metrics.items():
         if not name.endswith(":epoch"):
             console.print(f"{name} = {value:g}")
