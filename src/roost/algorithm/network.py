@@ -1,0 +1,345 @@
+"""MXNet's pre-activation ResNet (`example/image-classification/symbols/resnet.py`, spec §5.1) in PyTorch.
+
+Submodules are named so that a mechanical rename gives MXNet's parameter names: `stage1.unit1.bn1.weight`
+is `stage1_unit1_bn1_gamma`, `bn0.running_var` is `bn0_moving_var`. That keeps `.params` files of
+SageMaker jobs and of MXNet's model zoo loadable without a hand-written table.
+
+The network takes raw 0..255 RGB (or grey) floats in NCHW and returns logits; `bn_data`, a batch norm
+with gamma fixed to 1, normalises the input inside the network as MXNet's does.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import math
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from roost.errors import UserError
+
+BN_EPS = 2e-5
+# MXNet's momentum is the weight of the old running value (0.9); PyTorch's is that of the new one.
+BN_MOMENTUM = 0.1
+
+# 4-stage ImageNet depths: units per stage (resnet.py; 269 is in its table too).
+IMAGENET_UNITS: dict[int, tuple[int, ...]] = {
+    18: (2, 2, 2, 2),
+    34: (3, 4, 6, 3),
+    50: (3, 4, 6, 3),
+    101: (3, 4, 23, 3),
+    152: (3, 8, 36, 3),
+    200: (3, 24, 36, 3),
+    269: (3, 30, 48, 8),
+}
+# Prefixes that DDP and torch.compile put in front of the names of the module they wrap.
+_WRAPPER_PREFIXES = ("module.", "_orig_mod.")
+
+
+@dataclass(frozen=True)
+class ResNetSpec:
+    """The shape of one pre-activation ResNet: everything MXNet's `get_symbol` derives from its inputs."""
+
+    num_layers: int
+    num_classes: int
+    image_shape: tuple[int, int, int]
+    units: tuple[int, ...]
+    filters: tuple[int, ...]  # stem width, then the output width of each stage
+    bottleneck: bool
+
+    @property
+    def small_stem(self) -> bool:
+        """3x3 stem without BN/ReLU/pool for images up to 32 pixels high (CIFAR style)."""
+        return self.image_shape[1] <= 32
+
+
+def _small_image_layout(num_layers: int) -> tuple[int, tuple[int, ...], bool] | None:
+    if (num_layers - 2) % 9 == 0 and num_layers >= 164:
+        return (num_layers - 2) // 9, (16, 64, 128, 256), True
+    if (num_layers - 2) % 6 == 0 and 2 < num_layers < 164:
+        return (num_layers - 2) // 6, (16, 16, 32, 64), False
+    return None
+
+
+def resnet_spec(num_layers: int, num_classes: int, image_shape: tuple[int, int, int]) -> ResNetSpec:
+    """The layout MXNet's resnet.py builds for these arguments, or a UserError naming the valid depths."""
+    channels, height, width = image_shape
+    if channels < 1 or height < 1 or width < 1:
+        raise UserError(f"image_shape {image_shape} must have positive channels, height and width")
+    if num_classes < 1:
+        raise UserError(f"num_classes must be at least 1, got {num_classes}")
+    if height <= 28:
+        layout = _small_image_layout(num_layers)
+        if layout is None:
+            raise UserError(
+                f"no experiments done on num_layers {num_layers} for images of height {height} (<= 28): "
+                "use 20, 32, 44, 56 or 110 (any n with (n-2) % 6 == 0 below 164, or (n-2) % 9 == 0 "
+                "from 164 up), or make image_shape at least 29 pixels high for 18, 34, 50, 101, 152, 200"
+            )
+        per_stage, filters, bottleneck = layout
+        units: tuple[int, ...] = (per_stage,) * 3
+    else:
+        if num_layers not in IMAGENET_UNITS:
+            raise UserError(
+                f"no experiments done on num_layers {num_layers} for images of height {height} (> 28): "
+                "use 18, 34, 50, 101, 152 or 200 (or 269), or an image_shape at most 28 pixels high for "
+                "20, 32, 44, 56, 110"
+            )
+        units = IMAGENET_UNITS[num_layers]
+        bottleneck = num_layers >= 50
+        filters = (64, 256, 512, 1024, 2048) if bottleneck else (64, 64, 128, 256, 512)
+    return ResNetSpec(num_layers, num_classes, tuple(image_shape), units, filters, bottleneck)
+
+
+class FixedGammaBatchNorm2d(nn.BatchNorm2d):
+    """MXNet's `BatchNorm(fix_gamma=True)`: the scale is always 1, only the shift (beta) is learned.
+
+    The scale is not a parameter at all, so nothing (weight decay, `requires_grad_`, a loaded file) can
+    move it away from 1.
+    """
+
+    def __init__(self, num_features: int) -> None:
+        super().__init__(num_features, eps=BN_EPS, momentum=BN_MOMENTUM, affine=False)
+        self.bias = nn.Parameter(torch.zeros(num_features))
+
+    def normalize(self, x: torch.Tensor) -> torch.Tensor:
+        """The forward pass without adding beta (same statistics and running-stat update)."""
+        if self.training:
+            self.num_batches_tracked.add_(1)
+        return F.batch_norm(
+            x, self.running_mean, self.running_var, None, None, self.training, self.momentum, self.eps
+        )
+
+
+def _inside(
+    size_in: int, size_out: int, kernel: int, stride: int, pad: int, like: torch.Tensor
+) -> torch.Tensor:
+    """[kernel, size_out] 0/1 matrix: does kernel tap k of output position o read a real input pixel?"""
+    start = torch.arange(size_out, device=like.device) * stride - pad
+    pos = start[None, :] + torch.arange(kernel, device=like.device)[:, None]
+    return ((pos >= 0) & (pos < size_in)).to(like.dtype)
+
+
+def _normalized_conv(bn: FixedGammaBatchNorm2d, conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
+    """`conv(bn(x))`, computed as `conv(bn.normalize(x)) + conv(beta)` while training.
+
+    The input needs no gradient, so the split spares the backward pass the gradient of the normalised
+    3-channel input, the costliest convolution gradient of the whole network on a CPU (the wide stem
+    kernel over a 3-channel image), which the plain form needs only to sum it into beta's gradient.
+    conv(beta) is the same for every image: per output pixel, the weights of the kernel taps that fall
+    inside the image (zero padding contributes nothing) times beta.
+    """
+    if not (torch.is_grad_enabled() and bn.bias.requires_grad):
+        return conv(bn(x))
+    y = conv(bn.normalize(x))
+    (kh, kw), (sh, sw), (ph, pw) = conv.kernel_size, conv.stride, conv.padding
+    # channels_last: add in the NHWC view, so the output stays channels_last and the gradient's sum
+    # over the batch runs along contiguous memory (summing an NCHW-shaped view of it is 20x slower).
+    nhwc = y.is_contiguous(memory_format=torch.channels_last)
+    # At least float32 even under autocast: beta's gradient sums over every pixel of the batch.
+    dtype = torch.promote_types(conv.weight.dtype, torch.float32)
+    with torch.autocast(y.device.type, enabled=False):
+        weight = conv.weight.to(dtype)
+        taps = (weight * bn.bias.to(dtype)[None, :, None, None]).sum(1)  # [out, kh, kw]
+        rows = _inside(x.shape[-2], y.shape[-2], kh, sh, ph, weight)  # type: ignore[arg-type]
+        cols = _inside(x.shape[-1], y.shape[-1], kw, sw, pw, weight)  # type: ignore[arg-type]
+        shift = torch.einsum("okl,kh,lw->hwo" if nhwc else "okl,kh,lw->ohw", taps, rows, cols).to(y.dtype)
+    if nhwc:
+        return (y.permute(0, 2, 3, 1) + shift).permute(0, 3, 1, 2)
+    return y + shift
+
+
+def _bn(channels: int) -> nn.BatchNorm2d:
+    return nn.BatchNorm2d(channels, eps=BN_EPS, momentum=BN_MOMENTUM)
+
+
+def _conv(cin: int, cout: int, kernel: int, stride: int) -> nn.Conv2d:
+    return nn.Conv2d(cin, cout, kernel, stride=stride, padding=kernel // 2, bias=False)
+
+
+class _Unit(nn.Module):
+    """One pre-activation residual unit: (BN -> ReLU -> conv) x 2 or 3, plus a shortcut.
+
+    The first unit of every stage (stage 1 included, even where shapes match) has a 1x1 projection
+    shortcut `sc` fed by the first ReLU's output; the others add their input unchanged.
+    """
+
+    def __init__(self, cin: int, cout: int, stride: int, bottleneck: bool, project: bool) -> None:
+        super().__init__()
+        if bottleneck:
+            mid = cout // 4
+            shapes = [(cin, mid, 1, 1), (mid, mid, 3, stride), (mid, cout, 1, 1)]
+        else:
+            shapes = [(cin, cout, 3, stride), (cout, cout, 3, 1)]
+        for i, (a, b, kernel, s) in enumerate(shapes, 1):
+            self.add_module(f"bn{i}", _bn(a))
+            self.add_module(f"conv{i}", _conv(a, b, kernel, s))
+        self.depth = len(shapes)
+        self.sc = _conv(cin, cout, 1, stride) if project else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        act1 = F.relu(self.bn1(x))
+        y = self.conv1(act1)
+        y = self.conv2(F.relu(self.bn2(y)))
+        if self.depth == 3:
+            y = self.conv3(F.relu(self.bn3(y)))
+        return y + (x if self.sc is None else self.sc(act1))
+
+
+class ResNet(nn.Module):
+    """Pre-activation ResNet with MXNet's layer names; raw 0..255 NCHW input, logits out."""
+
+    def __init__(self, spec: ResNetSpec) -> None:
+        super().__init__()
+        self.spec = spec
+        channels = spec.image_shape[0]
+        stem = spec.filters[0]
+        self.bn_data = FixedGammaBatchNorm2d(channels)
+        if spec.small_stem:
+            self.conv0 = _conv(channels, stem, 3, 1)
+            self.bn0: nn.BatchNorm2d | None = None
+        else:
+            self.conv0 = _conv(channels, stem, 7, 2)
+            self.bn0 = _bn(stem)
+        cin = stem
+        for i, (count, cout) in enumerate(zip(spec.units, spec.filters[1:], strict=True), 1):
+            units = OrderedDict()
+            for j in range(1, count + 1):
+                stride = 2 if i > 1 and j == 1 else 1
+                units[f"unit{j}"] = _Unit(cin, cout, stride, spec.bottleneck, project=j == 1)
+                cin = cout
+            self.add_module(f"stage{i}", nn.Sequential(units))
+        self.bn1 = _bn(cin)
+        self.fc1 = nn.Linear(cin, spec.num_classes)
+        self.stage_names = tuple(f"stage{i}" for i in range(1, len(spec.units) + 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = _normalized_conv(self.bn_data, self.conv0, x)
+        if self.bn0 is not None:
+            x = F.max_pool2d(F.relu(self.bn0(x)), 3, stride=2, padding=1)
+        for name in self.stage_names:
+            x = getattr(self, name)(x)
+        x = F.relu(self.bn1(x))
+        return self.fc1(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+
+
+def build_network(num_layers: int, num_classes: int, image_shape: tuple[int, int, int]) -> ResNet:
+    """MXNet resnet.py's network for `num_layers` and `image_shape` (C, H, W), initialised as in §5.2.
+
+    Call `initialize` again with a seeded generator for reproducible weights.
+    """
+    model = ResNet(resnet_spec(num_layers, num_classes, image_shape))
+    initialize(model)
+    return model
+
+
+@torch.no_grad()
+def initialize(model: nn.Module, generator: torch.Generator | None = None) -> None:
+    """MXNet's `Xavier(rnd_type='gaussian', factor_type='in', magnitude=2)` and its BN/bias defaults.
+
+    Conv and FC weights ~ N(0, sqrt(2 / fan_in)) with fan_in = in_channels * kernel area; biases and
+    BN betas 0, BN gammas 1, moving means 0, moving variances 1. Parameters are drawn in module order,
+    so a seeded generator gives the same network every time.
+    """
+    for module in model.modules():
+        if isinstance(module, nn.Conv2d | nn.Linear):
+            fan_in = module.weight[0].numel()
+            module.weight.normal_(0.0, math.sqrt(2.0 / fan_in), generator=generator)
+            if module.bias is not None:
+                module.bias.zero_()
+        elif isinstance(module, nn.BatchNorm2d):
+            module.reset_running_stats()
+            if module.weight is not None:
+                module.weight.fill_(1.0)
+            if module.bias is not None:
+                module.bias.zero_()
+
+
+def _strip_wrappers(name: str) -> str:
+    stripped = True
+    while stripped:
+        stripped = False
+        for prefix in _WRAPPER_PREFIXES:
+            if name.startswith(prefix):
+                name = name[len(prefix) :]
+                stripped = True
+    return name
+
+
+_BN_SUFFIXES = {
+    "weight": "gamma",
+    "bias": "beta",
+    "running_mean": "moving_mean",
+    "running_var": "moving_var",
+}
+
+
+def mxnet_name(torch_name: str) -> str | None:
+    """MXNet's name for a parameter or buffer of `ResNet` (DDP/compile prefixes allowed), or None.
+
+    `num_batches_tracked` has no MXNet counterpart. Batch norms are the modules named `bn...`.
+    """
+    path = _strip_wrappers(torch_name).split(".")
+    module, leaf = path[:-1], path[-1]
+    if not module or leaf == "num_batches_tracked":
+        return None
+    if module[-1].startswith("bn"):
+        if leaf not in _BN_SUFFIXES:
+            return None
+        leaf = _BN_SUFFIXES[leaf]
+    elif leaf not in ("weight", "bias"):
+        return None
+    return "_".join([*module, leaf])
+
+
+def is_aux(name: str) -> bool:
+    """True for MXNet auxiliary states (BN moving statistics), saved as `aux:` rather than `arg:`."""
+    return name.endswith(("_moving_mean", "_moving_var"))
+
+
+def mxnet_names(model: nn.Module) -> dict[str, str]:
+    """PyTorch state-dict key -> MXNet name, for every parameter and buffer that MXNet has."""
+    names = {}
+    for key in model.state_dict():
+        name = mxnet_name(key)
+        if name is not None:
+            names[key] = name
+    return names
+
+
+def torch_names(model: nn.Module) -> dict[str, str]:
+    """MXNet name -> PyTorch state-dict key; the inverse of `mxnet_names`."""
+    return {mx: key for key, mx in mxnet_names(model).items()}
+
+
+def fixed_gamma_names(model: nn.Module) -> list[str]:
+    """MXNet names of the gammas fixed to 1: MXNet files carry them, PyTorch has no such parameter."""
+    return [
+        f"{_strip_wrappers(path).replace('.', '_')}_gamma"
+        for path, module in model.named_modules()
+        if isinstance(module, FixedGammaBatchNorm2d)
+    ]
+
+
+# glibc's mallopt() parameter numbers (malloc.h).
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_MAX = -4
+
+
+def tune_cpu_allocator() -> bool:
+    """Make glibc keep freed memory for reuse instead of handing it back to the OS; call once per process.
+
+    PyTorch's CPU allocator is plain malloc, so every large activation is mmap-ed fresh and unmapped
+    when freed, and each training step pays a page fault per 4 KiB of activations: ~0.5 GB per step
+    for ResNet-18 at 224x224, batch 24, about a tenth of the step on 2 cores. With mmap and trimming
+    off, freed blocks are reused; the process keeps its peak memory until it exits. False where the C
+    library is not glibc (nothing changed).
+    """
+    try:
+        mallopt = ctypes.CDLL("libc.so.6").mallopt
+    except (OSError, AttributeError):
+        return False
+    return bool(mallopt(_M_MMAP_MAX, 0)) and bool(mallopt(_M_TRIM_THRESHOLD, -1))
