@@ -216,3 +216,30 @@ def test_500_requests_from_32_clients_without_error_and_memory_flat(endpoint):
         assert set(pool.map(one, range(500))) == {(200, 4)}
         after = endpoint.rss_bytes()
     assert after - before < 20 << 20, f"RSS grew from {before >> 20} MB to {after >> 20} MB"
+
+
+def test_connections_are_accepted_with_nagle_off():
+    # With Nagle on, every answer after a connection's first waited ~40 ms for the client's delayed ACK.
+    import asyncio
+    import socket
+
+    from roost.inference.server import listen
+
+    async def nodelay_of_an_accepted_connection() -> int:
+        accepted: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+        def connected(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            sock = writer.get_extra_info("socket")
+            accepted.set_result(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            writer.close()
+
+        server = await asyncio.start_server(connected, sock=listen("127.0.0.1", 0))
+        port = server.sockets[0].getsockname()[1]
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            return await asyncio.wait_for(accepted, 10)
+        finally:
+            writer.close()
+            server.close()
+
+    assert asyncio.run(nodelay_of_an_accepted_connection()) != 0
