@@ -84,12 +84,16 @@ def plot(curve: Curve, out: Path, title: str | None = None) -> Path:
         points = [(e, v) for e, v in zip(curve.epochs, values, strict=True) if v is not None]
         if points:
             axes.plot(*zip(*points, strict=True), style, label=f"{label} accuracy", markersize=4)
-    best = max(
-        ((v, e) for e, v in zip(curve.epochs, curve.validation, strict=True) if v is not None), default=None
-    )
-    if best is not None:
+    # The first epoch to reach the best validation accuracy: the one SageMaker stores.
+    scored = [(v, -e) for e, v in zip(curve.epochs, curve.validation, strict=True) if v is not None]
+    if scored:
+        accuracy, epoch = max(scored)
         axes.annotate(
-            f"best {best[0]:.3f}", (best[1], best[0]), textcoords="offset points", xytext=(0, 8), ha="center"
+            f"best {accuracy:.3f}",
+            (-epoch, accuracy),
+            textcoords="offset points",
+            xytext=(0, -14),
+            ha="center",
         )
     axes.set_xlabel("epoch")
     axes.set_ylabel("accuracy")

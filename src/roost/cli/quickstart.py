@@ -16,7 +16,7 @@ HELP = "run the workshop end to end on a built-in sample: pack, train, plot (abo
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dir", type=Path, default=Path("roost-quickstart"), help="where everything goes")
     parser.add_argument("--per-class", type=int, default=100, help="photos per class (4 classes)")
-    parser.add_argument("--epochs", type=int, default=12, help="training epochs")
+    parser.add_argument("--epochs", type=int, default=15, help="training epochs")
     parser.add_argument("-q", "--quiet", action="store_true", help="no log lines, only progress bars")
 
 
@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     data.mkdir(parents=True, exist_ok=True)
 
     console.rule("[bold]Lab 1[/bold]: photos in class folders → RecordIO")
-    write_sample(photos, per_class=args.per_class)
+    write_sample(photos, per_class=args.per_class, size=96)
     console.print(f"drew {args.per_class} photos of each of {', '.join(CLASSES)} in {escape(str(photos))}")
     console.print(f"$ roost im2rec --list --recursive --train-ratio 0.75 {data / 'sample'} {photos}")
     listing = list_images(photos, recursive=True)
@@ -47,9 +47,9 @@ def run(args: argparse.Namespace) -> int:
     for name, entries in lists.items():
         write_list(name, entries)
     train_count = len(lists[str(data / "sample_train.lst")])
-    console.print(f"$ roost im2rec --resize 32 {data / 'sample'} {photos}")
+    console.print(f"$ roost im2rec --resize 72 {data / 'sample'} {photos}")
     for name in lists:
-        pack_list(Path(name), PackOptions(root=photos, resize=32))
+        pack_list(Path(name), PackOptions(root=photos, resize=72))
 
     console.rule("[bold]Lab 2[/bold]: a training job of the image-classification algorithm")
     hyperparameters = {
@@ -57,13 +57,13 @@ def run(args: argparse.Namespace) -> int:
         "num_training_samples": str(train_count),
         "epochs": str(args.epochs),
         "augmentation_type": "crop",
-        "image_shape": "3,28,28",
-        "resize": "32",
+        "image_shape": "3,64,64",
+        "resize": "72",
         "learning_rate": "0.1",
         "lr_scheduler_step": str(max(1, args.epochs * 2 // 3)),
         "lr_scheduler_factor": "0.1",
         "mini_batch_size": "24",
-        "num_layers": "20",
+        "num_layers": "18",
         "optimizer": "sgd",
         "use_pretrained_model": "0",
         "top_k": "2",
@@ -86,6 +86,6 @@ def run(args: argparse.Namespace) -> int:
         )
     console.print(f"[green]model:[/green] {escape(str(result.model_artifact))}")
     console.print(f"[green]plot:[/green]  {escape(str(chart))}")
-    example = photos / "disc" / "0000.jpg"
+    example = photos / CLASSES[0] / "0000.jpg"
     console.print(f"next: roost predict {escape(str(result.model_artifact))} {escape(str(example))}")
     return 0

@@ -45,9 +45,15 @@ def default_job_name(base: str = "image-classification") -> str:
 
 
 def _content_type(path: str) -> str:
-    folder = Path(path.removeprefix("file://"))
-    has_records = folder.suffix == ".rec" or (folder.is_dir() and any(folder.rglob("*.rec")))
-    return "application/x-recordio" if has_records else "application/x-image"
+    """RecordIO when the channel (a file, a folder, or a key prefix as in S3) holds .rec files."""
+    target = Path(path.removeprefix("file://"))
+    if target.is_dir():
+        found = target.rglob("*.rec")
+    elif target.is_file():
+        found = iter([target])
+    else:
+        found = target.parent.glob(target.name + "*.rec") if target.parent.is_dir() else iter([])
+    return "application/x-recordio" if any(p.suffix == ".rec" for p in found) else "application/x-image"
 
 
 def channel(name: str, uri: str) -> dict[str, Any]:
