@@ -1,4 +1,7 @@
-"""A job directory laid out like SageMaker's /opt/ml (spec §6.3), and the model packaged from it."""
+"""The platform's side of the job directory: lay it out for a request, read the outcome, pack the model.
+
+The layout itself is the algorithm's contract (`roost.algorithm.job_directory`), used here, not copied.
+"""
 
 from __future__ import annotations
 
@@ -8,23 +11,14 @@ import tarfile
 import tempfile
 from pathlib import Path
 
+from roost.algorithm.job_directory import FAILURE_LIMIT
+from roost.algorithm.job_directory import JobDirectory as Contract
 from roost.platform.request import CreateTrainingJobRequest
 from roost.platform.storage import Storage
 
-FAILURE_REASON_CHARS = 1024
 
-
-class JobDirectory:
-    """The paths of one job's directory; names are SageMaker's."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.config = root / "input" / "config"
-        self.data = root / "input" / "data"
-        self.model = root / "model"
-        self.output = root / "output"
-        self.checkpoints = root / "checkpoints"
-        self.failure = self.output / "failure"
+class JobDirectory(Contract):
+    """One job's directory, with what the platform does to it."""
 
     def lay_out(self, request: CreateTrainingJobRequest, storage: Storage) -> None:
         """Write the three config files and put every channel's files under input/data/<channel>/."""
@@ -51,17 +45,17 @@ class JobDirectory:
         hosts = [f"algo-{i + 1}" for i in range(request.ResourceConfig.InstanceCount)]
         # All hosts are this machine, so the loopback interface is the one they talk over.
         resource_config = {"current_host": "algo-1", "hosts": hosts, "network_interface_name": "lo"}
-        _write_json(self.config / "hyperparameters.json", request.HyperParameters)
-        _write_json(self.config / "inputdataconfig.json", input_config)
-        _write_json(self.config / "resourceconfig.json", resource_config)
+        _write_json(self.hyperparameters_file, request.HyperParameters)
+        _write_json(self.input_data_config_file, input_config)
+        _write_json(self.resource_config_file, resource_config)
 
     def failure_reason(self) -> str | None:
         """What the algorithm wrote to output/failure, cut to the 1024 characters SageMaker shows."""
         try:
-            text = self.failure.read_text(errors="replace").strip()
+            text = self.failure_file.read_text(errors="replace").strip()
         except OSError:
             return None
-        return text[:FAILURE_REASON_CHARS] or None
+        return text[:FAILURE_LIMIT] or None
 
     def has_model(self) -> bool:
         return self.model.is_dir() and any(p.is_file() for p in self.model.rglob("*"))
