@@ -238,6 +238,7 @@ def test_channels_last_gives_the_same_training_step():
         torch.testing.assert_close(p.grad, grads[name].grad, rtol=1e-3, atol=1e-4, msg=name)
 
 
+@pytest.mark.filterwarnings("ignore:Full backward hook is firing when gradients are computed with respect")
 def test_backward_hooks_work():
     """No in-place ops on module outputs: full backward hooks (Grad-CAM and friends) stay usable."""
     model = build_network(20, 5, (3, 28, 28))
@@ -283,6 +284,9 @@ def test_distributed_data_parallel_wraps_the_network(tmp_path):
         dist.destroy_process_group()
 
 
+@pytest.mark.filterwarnings(
+    "ignore:`torch.jit.script_method` is deprecated:DeprecationWarning"
+)  # torch's own
 def test_torch_compile_gives_the_eager_result():
     model = build_network(8, 5, (3, 16, 16))
     reference = copy.deepcopy(model)
