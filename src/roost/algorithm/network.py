@@ -23,6 +23,8 @@ from roost.errors import UserError
 
 BN_EPS = 2e-5
 # MXNet's momentum is the weight of the old running value (0.9); PyTorch's is that of the new one.
+# PyTorch folds the unbiased batch variance into the running variance, as cuDNN does under MXNet on
+# SageMaker's GPUs (MXNet's CPU kernel uses the biased one: a factor n/(n-1), n = batch x pixels).
 BN_MOMENTUM = 0.1
 
 # 4-stage ImageNet depths: units per stage (resnet.py; 269 is in its table too).
