@@ -4,13 +4,11 @@ announcement; arguments: STATE_DIR DATA_ROOT STOP_GRACE_S."""
 
 from __future__ import annotations
 
-import socket
 import sys
 from pathlib import Path
 
-import uvicorn
-
 from roost.api.app import create_app
+from roost.http_server import listen, serve
 from roost.platform.storage import Storage
 from roost.platform.training_jobs import TrainingJobs
 
@@ -20,8 +18,6 @@ state_dir, data_root, grace = Path(sys.argv[1]), Path(sys.argv[2]), float(sys.ar
 jobs = TrainingJobs.open(
     state_dir, Storage(data_root, confined=True), command=FAKE_ALGORITHM, stop_grace_s=grace
 )
-listener = socket.socket()
-listener.bind(("127.0.0.1", 0))
-listener.listen(1024)
+listener = listen("127.0.0.1", 0)
 print(f"roost server listening on http://127.0.0.1:{listener.getsockname()[1]}", file=sys.stderr, flush=True)
-uvicorn.Server(uvicorn.Config(create_app(jobs), log_level="warning")).run(sockets=[listener])
+serve(create_app(jobs), listener)

@@ -11,8 +11,9 @@ import numpy as np
 import uvicorn
 from endpoint_helpers import encode, photo
 
+from roost.http_server import listen
 from roost.inference.preprocess import Preprocessor
-from roost.inference.server import SERVER_ERROR, create_app, listen
+from roost.inference.server import SERVER_ERROR, create_app
 
 
 def failing_model(fail: list[bool]) -> SimpleNamespace:

@@ -43,7 +43,8 @@ def serve_model(args: argparse.Namespace) -> int:
     """Load `args.model`, listen, print where, serve until interrupted."""
     from roost.cli.predict import load
     from roost.errors import UserError
-    from roost.inference.server import create_app, listen, serve
+    from roost.http_server import listen, serve
+    from roost.inference.server import create_app
     from roost.terminal import console
 
     if args.max_batch < 1:

@@ -49,12 +49,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import socket
-
-    import uvicorn
-
     from roost.api.app import create_app
     from roost.errors import UserError
+    from roost.http_server import listen, serve
     from roost.platform.storage import Storage
     from roost.platform.training_jobs import TrainingJobs
     from roost.terminal import console
@@ -75,13 +72,7 @@ def run(args: argparse.Namespace) -> int:
         max_concurrent=args.max_concurrent_jobs,
         stop_grace_s=args.stop_grace_seconds,
     )
-    listener = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        listener.bind((args.host, args.port))
-    except OSError as error:
-        raise UserError(f"cannot listen on {args.host}:{args.port}: {error.strerror}") from None
-    listener.listen(1024)  # clients may connect as soon as the address is printed
+    listener = listen(args.host, args.port)
     port = listener.getsockname()[1]
     url = f"http://{args.host}:{port}"
     console.print(f"roost server listening on {url}", soft_wrap=True)
@@ -93,6 +84,5 @@ def run(args: argparse.Namespace) -> int:
     console.print(
         f"  try: aws --endpoint-url {url} sagemaker list-training-jobs   |   console: {url}/", soft_wrap=True
     )
-    config = uvicorn.Config(create_app(jobs), log_level="warning", timeout_graceful_shutdown=5)
-    uvicorn.Server(config).run(sockets=[listener])
+    serve(create_app(jobs), listener)
     return 0

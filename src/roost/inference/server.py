@@ -16,7 +16,6 @@ import contextlib
 import json
 import logging
 import os
-import socket
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -26,7 +25,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from roost.errors import UserError
 from roost.inference.batching import BatchingWorker
 from roost.inference.predictor import Predictor
 from roost.inference.preprocess import ImageError, Preprocessor
@@ -205,27 +203,3 @@ def create_app(predictor: Predictor, preprocessor: Preprocessor, max_batch: int)
         Route("/endpoints/{name}/invocations", endpoint.runtime_invocations, methods=["POST"]),
     ]
     return Starlette(routes=routes, lifespan=endpoint.running)
-
-
-def listen(host: str, port: int) -> socket.socket:
-    """A listening socket (port 0 picks a free one), so that the address is known before serving."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    # IPPROTO_TCP named explicitly: asyncio turns Nagle off (TCP_NODELAY) only on connections whose proto
-    # says TCP; with the default 0 every answer after a connection's first waits ~40 ms for a delayed ACK.
-    listener = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        listener.bind((host, port))
-    except OSError as error:
-        listener.close()
-        raise UserError(f"cannot listen on {host}:{port}: {error.strerror}") from None
-    listener.listen(1024)  # clients may connect as soon as the address is printed
-    return listener
-
-
-def serve(app: Starlette, listener: socket.socket) -> None:
-    """Run until SIGINT/SIGTERM; requests in flight get 5 s to finish."""
-    import uvicorn
-
-    config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=5)
-    uvicorn.Server(config).run(sockets=[listener])
