@@ -12,6 +12,7 @@ import pytest
 from tiny_jobs import TINY, make_job
 
 from roost.algorithm.entry import run
+from roost.errors import UserError
 
 LINE = re.compile(r"^\[\d\d/\d\d/\d{4} \d\d:\d\d:\d\d (INFO|WARNING|ERROR) \d+[^\]]*\] (.*)$")
 
@@ -269,3 +270,26 @@ def test_two_hosts_train_as_one_job(tmp_path, capsys):
     accuracy = [float(line.split("=")[1]) for line in done.stdout.splitlines() if "Train-accuracy" in line]
     assert len(accuracy) == 2 and all(abs(a * 32 - round(a * 32)) < 1e-4 for a in accuracy)
     assert done.stdout.count("Validation-accuracy") == 2
+
+
+def test_the_artifact_tells_prediction_how_the_model_was_trained(tmp_path, capsys):
+    import numpy as np
+
+    from roost.algorithm.model_artifact import open_model
+
+    hot = [np.array([i % 2, 1, 0], np.float32) for i in range(32)]
+    root = make_job(
+        tmp_path, dict(TINY, num_classes="3", multi_label="1", epochs="1"), train=hot, validation=hot[:4]
+    )
+    assert train(root, capsys)[0] == 0
+    stored = open_model(root / "model", tmp_path)
+    assert stored.multi_label and stored.resize == 32 and stored.num_layers == 20
+    assert json.loads((root / "model/hyperparameters.json").read_text())["image_shape"] == "3,28,28"
+
+    (root / "model/class-names.json").write_text("{not json")
+    with pytest.raises(UserError, match=r"class-names\.json is not readable JSON"):
+        open_model(root / "model", tmp_path)
+    broken = tmp_path / "model.tar.gz"
+    broken.write_bytes(b"\x1f\x8b" + bytes(50))
+    with pytest.raises(UserError, match=r"not a readable model\.tar\.gz \([^\n]*\)$"):
+        open_model(broken, tmp_path / "x")

@@ -5,6 +5,8 @@ Written by training (`ModelWriter`):
     image-classification-symbol.json   the network as an MXNet symbol graph
     model-shapes.json                  [{"name": "data", "shape": [N, C, H, W]}]
     class-names.json                   roost's addition, when the input tells the class names
+    hyperparameters.json               roost's addition: the job's hyperparameters (prediction reads
+                                       multi_label and resize from it)
     metrics.jsonl                      roost's addition: one line of accuracy, time and rate per epoch
 Read by prediction and incremental training (`open_model`), from a folder or a `model.tar.gz`, from
 roost or from SageMaker itself: the network is rebuilt from the parameter names and shapes alone.
@@ -18,6 +20,7 @@ import re
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -30,6 +33,7 @@ PREFIX = "image-classification"
 SYMBOL_FILE = f"{PREFIX}-symbol.json"
 SHAPES_FILE = "model-shapes.json"
 CLASS_NAMES_FILE = "class-names.json"
+HYPERPARAMETERS_FILE = "hyperparameters.json"
 METRICS_FILE = "metrics.jsonl"
 _PARAMS = re.compile(rf"^{PREFIX}-(\d{{4,}})\.params$")
 # A model.tar.gz expands to at most this much: ResNet-200's weights are about 260 MB.
@@ -64,6 +68,12 @@ class ModelWriter:
         write_model_shapes(self.folder / SHAPES_FILE, self.hp.image_shape, self.hp.mini_batch_size)
         if self.class_names is not None:
             _write_atomically(self.folder / CLASS_NAMES_FILE, json.dumps(self.class_names))
+        settings = {
+            name: ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
+            for name, value in self.hp.model_dump().items()
+            if value is not None
+        }
+        _write_atomically(self.folder / HYPERPARAMETERS_FILE, json.dumps(settings, indent=1))
         self._described = True
 
     def save(self, epoch: int, keep_earlier: bool) -> Path:
@@ -101,6 +111,8 @@ class StoredModel:
     num_classes: int
     image_shape: tuple[int, int, int]
     class_names: list[str] | None
+    multi_label: bool  # a sigmoid per class rather than a softmax over them
+    resize: int | None  # the shorter side validation images were resized to, when known
 
     def network(self) -> ResNet:
         """The trained network with its weights loaded, in eval mode, on the CPU."""
@@ -132,7 +144,8 @@ def _safe_extract(archive: Path, into: Path) -> None:
                     )
             tar.extractall(into, members=members, filter="data")
     except (tarfile.TarError, EOFError, OSError) as error:
-        raise UserError(f"{archive}: not a readable model.tar.gz ({error})") from None
+        reason = str(error).strip().splitlines()[0]
+        raise UserError(f"{archive}: not a readable model.tar.gz ({reason})") from None
 
 
 def _architecture(arrays: dict[str, np.ndarray], source: Path) -> tuple[int, int]:
@@ -186,10 +199,43 @@ def open_model(path: Path, workdir: Path) -> StoredModel:
         raise UserError(
             f"{path}: {SHAPES_FILE} is missing or unreadable; it gives the input image shape"
         ) from None
-    names_file = folder / CLASS_NAMES_FILE
-    class_names = json.loads(names_file.read_text()) if names_file.is_file() else None
-    if class_names is not None and len(class_names) != num_classes:
+    class_names = _json_file(folder / CLASS_NAMES_FILE, path)
+    if not (isinstance(class_names, list) and len(class_names) == num_classes):
         class_names = None
+    settings = _json_file(folder / HYPERPARAMETERS_FILE, path) or {}
+    if "multi_label" in settings:
+        multi_label = settings["multi_label"] == "1"
+    else:  # a model of SageMaker itself: its symbol's head says
+        multi_label = _head(folder) == "LogisticRegressionOutput"
+    resize = int(settings["resize"]) if str(settings.get("resize", "")).isdigit() else None
     return StoredModel(
-        folder, params, epoch, len(found), arrays, num_layers, num_classes, image_shape, class_names
+        folder,
+        params,
+        epoch,
+        len(found),
+        arrays,
+        num_layers,
+        num_classes,
+        image_shape,
+        class_names,
+        multi_label,
+        resize,
     )
+
+
+def _json_file(path: Path, source: Path) -> Any:
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, OSError) as error:
+        raise UserError(f"{source}: {path.name} is not readable JSON ({error})") from None
+
+
+def _head(folder: Path) -> str | None:
+    """The operator at the end of the MXNet symbol graph (SoftmaxOutput for single-label models)."""
+    try:
+        graph = _json_file(folder / SYMBOL_FILE, folder)
+        return graph["nodes"][graph["heads"][0][0]]["op"]
+    except (UserError, TypeError, KeyError, IndexError):
+        return None

@@ -37,13 +37,15 @@ def add_preprocessing_arguments(parser: argparse.ArgumentParser) -> None:
         "--resize",
         type=int,
         metavar="N",
-        help="with --crop: the shorter side before cropping (default: 256 for a 224 x 224 model, the "
-        "workshop's im2rec --resize; that ratio for other sizes)",
+        help="with --crop: the shorter side before cropping (default: the training job's resize when "
+        "the artifact records it, else 256 for a 224 x 224 model, the workshop's im2rec --resize, and "
+        "that ratio for other sizes)",
     )
     parser.add_argument(
         "--multi-label",
         action="store_true",
-        help="the model was trained with multi_label=1: a sigmoid per class instead of a softmax",
+        help="a sigmoid per class instead of a softmax, for a model trained with multi_label=1 whose "
+        "artifact does not say so (roost's artifacts do)",
     )
 
 
@@ -55,8 +57,9 @@ def load(args: argparse.Namespace) -> tuple[Predictor, Preprocessor]:
     from roost.inference.preprocess import Preprocessor
     from roost.terminal import console
 
-    predictor = Predictor.load(args.model, multi_label=args.multi_label)
-    preprocessor = Preprocessor(predictor.image_shape, crop=args.crop, resize=args.resize)
+    predictor = Predictor.load(args.model, multi_label=True if args.multi_label else None)
+    resize = args.resize if args.resize is not None or not args.crop else predictor.resize
+    preprocessor = Preprocessor(predictor.image_shape, crop=args.crop, resize=resize)
     console.print(f"model {escape(str(args.model))}: {escape(predictor.description)}", soft_wrap=True)
     console.print(f"  images: {preprocessor.description}", soft_wrap=True)
     return predictor, preprocessor

@@ -31,14 +31,16 @@ class Predictor:
     num_classes: int
     image_shape: tuple[int, int, int]
     class_names: list[str] | None
-    # Trained with multi_label=1 (binary cross-entropy per class): sigmoid, not softmax. The artifact does
-    # not record it, so the caller says.
+    # Trained with multi_label=1 (binary cross-entropy per class): sigmoid, not softmax.
     multi_label: bool = False
+    resize: int | None = None  # the training job's `resize`, for validation-style crops
 
     @classmethod
-    def load(cls, path: Path, multi_label: bool = False, device: torch.device | None = None) -> Predictor:
+    def load(
+        cls, path: Path, multi_label: bool | None = None, device: torch.device | None = None
+    ) -> Predictor:
         """Open an artifact (UserError with the reason when it is not one) and build its network on
-        `device` (default: the GPU when there is one)."""
+        `device` (default: the GPU when there is one). `multi_label` overrides what the artifact says."""
         device = device or default_device()
         with tempfile.TemporaryDirectory(prefix="roost-model-") as workdir:
             stored = open_model(path, Path(workdir))
@@ -55,7 +57,8 @@ class Predictor:
             num_classes=stored.num_classes,
             image_shape=stored.image_shape,
             class_names=stored.class_names,
-            multi_label=multi_label,
+            multi_label=stored.multi_label if multi_label is None else multi_label,
+            resize=stored.resize,
         )
 
     @property
