@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
+from photos import photo
+
 # No example database in the clone (CI writes nothing there) and no deadline on a slow, shared CPU.
 settings.register_profile("roost", database=None, deadline=None)
 settings.load_profile("roost")
@@ -66,23 +68,11 @@ def run_mxnet(mxnet_python: Path):
     return run
 
 
-def write_photo(path: Path, width: int, height: int, seed: int, channels: int = 3) -> None:
-    """A small synthetic photo: smooth colour gradients plus noise, so JPEG has something to encode."""
+def write_photo(path: Path, width: int, height: int, seed: int) -> None:
     import cv2
-    import numpy as np
 
-    rng = np.random.default_rng(seed)
-    y, x = np.mgrid[0:height, 0:width]
-    base = rng.uniform(0, 255, size=(1, 1, channels))
-    slope = rng.uniform(-2, 2, size=(2, channels))
-    image = (
-        base
-        + x[..., None] * slope[0]
-        + y[..., None] * slope[1]
-        + rng.normal(0, 12, (height, width, channels))
-    )
     path.parent.mkdir(parents=True, exist_ok=True)
-    assert cv2.imwrite(str(path), np.clip(image, 0, 255).astype(np.uint8))
+    assert cv2.imwrite(str(path), photo(width, height, seed))
 
 
 @pytest.fixture

@@ -78,21 +78,6 @@ def make_model(
     return TinyModel(folder, archive, model, image_shape)
 
 
-def photo(width: int, height: int, seed: int, channels: int = 3) -> np.ndarray:
-    """Smooth colour gradients plus noise (BGR, as OpenCV writes them)."""
-    rng = np.random.default_rng(seed)
-    y, x = np.mgrid[0:height, 0:width]
-    base = rng.uniform(0, 255, size=(1, 1, channels))
-    slope = rng.uniform(-3, 3, size=(2, channels))
-    image = (
-        base
-        + x[..., None] * slope[0]
-        + y[..., None] * slope[1]
-        + rng.normal(0, 20, (height, width, channels))
-    )
-    return np.clip(image, 0, 255).astype(np.uint8)
-
-
 def encode(image: np.ndarray, ext: str = ".png") -> bytes:
     ok, data = cv2.imencode(ext, image)
     assert ok

@@ -11,7 +11,9 @@ import httpx
 import numpy as np
 import pytest
 from botocore.config import Config
-from endpoint_helpers import bomb_png, encode, photo, reference
+from endpoint_helpers import bomb_png, encode, reference
+
+from photos import photo
 
 JPEG = encode(photo(120, 80, seed=1), ".jpg")
 PNG = encode(photo(64, 96, seed=2), ".png")

@@ -9,8 +9,9 @@ import tarfile
 
 import numpy as np
 import pytest
-from endpoint_helpers import encode, photo, reference, start_serve
+from endpoint_helpers import encode, reference, start_serve
 
+from photos import photo
 from roost.cli import main
 
 

@@ -7,8 +7,9 @@ import tarfile
 import numpy as np
 import pytest
 import torch
-from endpoint_helpers import CLASS_NAMES, encode, make_model, photo, reference
+from endpoint_helpers import CLASS_NAMES, encode, make_model, reference
 
+from photos import photo
 from roost.errors import UserError
 from roost.inference.predictor import Predictor, top_k
 from roost.inference.preprocess import Preprocessor

@@ -8,9 +8,10 @@ import time
 import cv2
 import numpy as np
 import pytest
-from endpoint_helpers import bomb_png, encode, photo
+from endpoint_helpers import bomb_png, encode
 from PIL import Image
 
+from photos import photo
 from roost.algorithm.augmentation import Augmentation, decode, transform
 from roost.errors import UserError
 from roost.inference.preprocess import MAX_PIXELS, ImageError, Preprocessor, decode_image, default_resize

@@ -9,8 +9,9 @@ from types import SimpleNamespace
 import httpx
 import numpy as np
 import uvicorn
-from endpoint_helpers import encode, photo
+from endpoint_helpers import encode
 
+from photos import photo
 from roost.http_server import listen
 from roost.inference.preprocess import Preprocessor
 from roost.inference.server import SERVER_ERROR, create_app
