@@ -285,6 +285,10 @@ def test_the_artifact_tells_prediction_how_the_model_was_trained(tmp_path, capsy
     stored = open_model(root / "model", tmp_path)
     assert stored.multi_label and stored.resize == 32 and stored.num_layers == 20
     assert json.loads((root / "model/hyperparameters.json").read_text())["image_shape"] == "3,28,28"
+    symbol = json.loads((root / "model/image-classification-symbol.json").read_text())
+    assert symbol["nodes"][symbol["heads"][0][0]]["op"] == "LogisticRegressionOutput"
+    (root / "model/hyperparameters.json").unlink()  # as in a model of SageMaker itself
+    assert open_model(root / "model", tmp_path / "sagemaker").multi_label
 
     (root / "model/class-names.json").write_text("{not json")
     with pytest.raises(UserError, match=r"class-names\.json is not readable JSON"):
@@ -293,3 +297,23 @@ def test_the_artifact_tells_prediction_how_the_model_was_trained(tmp_path, capsy
     broken.write_bytes(b"\x1f\x8b" + bytes(50))
     with pytest.raises(UserError, match=r"not a readable model\.tar\.gz \([^\n]*\)$"):
         open_model(broken, tmp_path / "x")
+
+
+def test_float16_on_a_cpu_trains_in_bfloat16_where_the_cpu_has_it(tmp_path, capsys):
+    import torch
+
+    root = make_job(
+        tmp_path,
+        dict(TINY, precision_dtype="float16"),
+        train=[i % 4 for i in range(32)],
+        validation=[0, 1, 2, 3],
+    )
+    code, messages = train(root, capsys)
+    assert code == 0
+    if torch.ops.mkldnn._is_mkldnn_bf16_supported():
+        assert (
+            "precision_dtype=float16 on a CPU: mixed precision in bfloat16, the CPU's half type" in messages
+        )
+    else:
+        assert any("training in float32" in m for m in messages)
+    assert list((root / "model").glob("*.params"))

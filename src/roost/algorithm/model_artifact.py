@@ -64,7 +64,7 @@ class ModelWriter:
 
     def _describe(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        write_symbol(self.folder / SYMBOL_FILE, self.model.spec)
+        write_symbol(self.folder / SYMBOL_FILE, self.model.spec, multi_label=bool(self.hp.multi_label))
         write_model_shapes(self.folder / SHAPES_FILE, self.hp.image_shape, self.hp.mini_batch_size)
         if self.class_names is not None:
             _write_atomically(self.folder / CLASS_NAMES_FILE, json.dumps(self.class_names))

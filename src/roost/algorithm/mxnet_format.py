@@ -374,7 +374,7 @@ def _unit(
     return graph.op("elemwise_add", graph.auto_name("_plus"), [y, shortcut])
 
 
-def _build(spec: ResNetSpec) -> tuple[_Graph, int]:
+def _build(spec: ResNetSpec, multi_label: bool = False) -> tuple[_Graph, int]:
     graph = _Graph()
     x = graph.op("_copy", "id", [graph.variable("data")])
     x = _batch_norm(graph, x, "bn_data", fix_gamma=True)
@@ -395,13 +395,15 @@ def _build(spec: ResNetSpec) -> tuple[_Graph, int]:
     x = graph.op("Pooling", "pool1", [x], {"global_pool": "True", "kernel": "(7, 7)", "pool_type": "avg"})
     x = graph.op("Flatten", graph.auto_name("flatten"), [x])
     x = graph.op("FullyConnected", "fc1", [x], {"num_hidden": str(spec.num_classes)}, ("weight", "bias"))
-    head = graph.op("SoftmaxOutput", "softmax", [x, graph.variable("softmax_label")])
+    # A multi-label model scores each class on its own: a sigmoid per class instead of a softmax.
+    output = "LogisticRegressionOutput" if multi_label else "SoftmaxOutput"
+    head = graph.op(output, "softmax", [x, graph.variable("softmax_label")])
     return graph, head
 
 
-def symbol_json(spec: ResNetSpec) -> dict[str, Any]:
+def symbol_json(spec: ResNetSpec, multi_label: bool = False) -> dict[str, Any]:
     """The MXNet symbol graph of the network as `Symbol.tojson()` would give it, as a JSON object."""
-    graph, head = _build(spec)
+    graph, head = _build(spec, multi_label)
     return graph.to_json(head)
 
 
@@ -413,9 +415,9 @@ def variable_names(spec: ResNetSpec) -> tuple[list[str], list[str]]:
     return arguments, [n for n in names if is_aux(n)]
 
 
-def write_symbol(path: str | Path, spec: ResNetSpec) -> None:
+def write_symbol(path: str | Path, spec: ResNetSpec, multi_label: bool = False) -> None:
     """Write `image-classification-symbol.json` for the network `spec` describes, atomically."""
-    text = json.dumps(symbol_json(spec), indent=2)
+    text = json.dumps(symbol_json(spec, multi_label), indent=2)
     _write_atomically(Path(path), lambda out: out.write(text + "\n"), "w")
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -79,6 +79,27 @@ def _class_weights(index: SampleIndex, hp: Hyperparameters, device: torch.device
         return None
     positives = torch.as_tensor(index.labels.sum(axis=0), dtype=torch.float32).clamp(min=1.0)
     return ((len(index) - positives) / positives).clamp(min=1.0).to(device)
+
+
+def _mixed_precision(
+    hp: Hyperparameters, device: torch.device, leader: bool
+) -> tuple[AbstractContextManager[object], bool]:
+    """(autocast context, whether float16 gradients need scaling) for precision_dtype.
+
+    float16 is mixed precision with float32 master weights (spec §1.3): float16 autocast on a GPU; on a
+    CPU, which has no fast float16, bfloat16 where the CPU computes it natively, else plain float32.
+    """
+    if hp.precision_dtype != "float16":
+        return nullcontext(), False
+    if device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.float16), True
+    if torch.ops.mkldnn._is_mkldnn_bf16_supported():
+        if leader:
+            log.info("precision_dtype=float16 on a CPU: mixed precision in bfloat16, the CPU's half type")
+        return torch.autocast("cpu", dtype=torch.bfloat16), False
+    if leader:
+        log.warning("precision_dtype=float16 needs a GPU or a CPU with bfloat16; training in float32")
+    return nullcontext(), False
 
 
 def _stop_requested(flag: list[bool], cluster: Cluster) -> bool:
@@ -163,10 +184,7 @@ def train(job: JobDirectory, hp: Hyperparameters, cluster: Cluster, stop_flag: l
         hp.lr_scheduler_factor,
         epoch_size(hp.num_training_samples, hp.mini_batch_size, cluster.hosts),
     )
-    half = hp.precision_dtype == "float16"
-    if half and not on_gpu and leader:
-        log.warning("precision_dtype=float16 needs a GPU; training in float32 on the CPU")
-    half = half and on_gpu
+    autocast, half = _mixed_precision(hp, device, leader)
     scaler = torch.amp.GradScaler("cuda", enabled=half)
     weights = _class_weights(train_index, hp, device)
 
@@ -192,7 +210,6 @@ def train(job: JobDirectory, hp: Hyperparameters, cluster: Cluster, stop_flag: l
 
     train_metric = Accuracy(device, hp.top_k, bool(hp.multi_label))
     val_metric = Accuracy(device, None, bool(hp.multi_label))
-    autocast = torch.autocast("cuda", dtype=torch.float16) if half else nullcontext()
 
     for epoch in range(progress.next_epoch, hp.epochs):
         # -- one epoch of training: exactly batches_per_epoch batches ------------------------------------
