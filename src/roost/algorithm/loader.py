@@ -142,8 +142,11 @@ class ValidationBatches(Sampler[list[Key]]):
 
 
 def _quiet_worker(_: int) -> None:
-    # Each worker is one of many processes: one thread each, or they fight the training process.
+    # Each worker is one of many processes: one thread each, or they fight the training process; and a
+    # lower priority, so that decoding fills the cores' idle moments instead of stalling the training
+    # threads (which wait for each other at every operation's end).
     torch.set_num_threads(1)
+    os.nice(10)
 
 
 def loader_workers(ranks_on_this_machine: int, on_gpu: bool) -> int:
