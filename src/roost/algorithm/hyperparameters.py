@@ -116,6 +116,8 @@ _POSITIVE = Expects(f"a string which matches the pattern '{_INT_PATTERN}'; or an
 _UNIT = Expects(f"a string which matches the pattern '{_FLOAT_PATTERN}'; or a number between 0 and 1")
 
 PositiveInt = Annotated[int, BeforeValidator(_positive_int), _POSITIVE]
+# Optional ones carry the annotations on the whole type: inside `X | None` pydantic drops them.
+OptionalPositiveInt = Annotated[int | None, BeforeValidator(_positive_int), _POSITIVE]
 UnitFloat = Annotated[float, BeforeValidator(_unit_float), _UNIT]
 Flag = Annotated[int, BeforeValidator(_flag), Expects("'0', '1'")]
 
@@ -134,7 +136,7 @@ class Hyperparameters(BaseModel):
     ] = None
     beta_1: UnitFloat = 0.9
     beta_2: UnitFloat = 0.999
-    checkpoint_frequency: PositiveInt | None = None
+    checkpoint_frequency: OptionalPositiveInt = None
     early_stopping: Annotated[
         bool, BeforeValidator(lambda v: _one_of("True", "False")(v) == "True"), Expects("'True', 'False'")
     ] = False
@@ -175,7 +177,7 @@ class Hyperparameters(BaseModel):
         BeforeValidator(_one_of("float32", "float16")),
         Expects("'float32', 'float16'"),
     ] = "float32"
-    resize: PositiveInt | None = None
+    resize: OptionalPositiveInt = None
     top_k: Annotated[
         int | None,
         BeforeValidator(_top_k),
