@@ -9,6 +9,7 @@ floats; the training process turns them into float NCHW (channels-last) on the d
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -147,6 +148,9 @@ def _quiet_worker(_: int) -> None:
     # threads (which wait for each other at every operation's end).
     torch.set_num_threads(1)
     os.nice(10)
+    # StopTrainingJob signals the job's whole process group: the training process stops after its
+    # batch and then ends its workers; a worker dying first would turn the stop into a crash.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def loader_workers(ranks_on_this_machine: int, on_gpu: bool) -> int:
