@@ -29,7 +29,12 @@ class RateColumn(TextColumn):
 
     def render(self, task: Task) -> Text:
         speed = task.finished_speed or task.speed
-        text = f"{speed:,.1f} {self.unit}/s" if speed else f"- {self.unit}/s"
+        if not speed:
+            text = f"- {self.unit}/s"
+        elif speed < 1:  # slow items (epochs) read better as time per item
+            text = f"{1 / speed:,.1f} s/{self.unit.rstrip('s')}"
+        else:
+            text = f"{speed:,.1f} {self.unit}/s"
         return Text(text, style="progress.data.speed")
 
 

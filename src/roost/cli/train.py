@@ -136,7 +136,8 @@ def train_in_foreground(
         raise InvalidRequest(str(error)) from None
     validation = METRIC_DEFINITIONS["validation:accuracy"]
     with progress_bar("epochs") as progress:
-        task = progress.add_task(f"training {request['TrainingJobName']}", total=epochs)
+        progress.console.print(f"training job {escape(request['TrainingJobName'])}")
+        task = progress.add_task("training", total=epochs)
 
         def on_line(line: str) -> None:
             if not quiet:
@@ -146,9 +147,7 @@ def train_in_foreground(
                 progress.update(task, completed=int(done.group(1)) + 1)
             accuracy = validation.search(line)
             if accuracy:
-                progress.update(
-                    task, description=f"training (validation accuracy {float(accuracy.group(1)):.3f})"
-                )
+                progress.update(task, description=f"validation accuracy {float(accuracy.group(1)):.3f}")
 
         result = run_training_job(request, state_dir=state_dir, data_root=data_root, on_line=on_line)
     if not result.succeeded:
