@@ -33,6 +33,27 @@ def test_run_training_job_writes_the_model_under_the_output_folder(tmp_path, dat
     assert any("Epoch[1] Validation-accuracy=0.410000" in line for line in lines)
 
 
+def test_channel_content_types_come_from_the_files_the_uri_names(tmp_path, data_root):
+    (data_root / "photos" / "train").mkdir(parents=True)
+    (data_root / "photos" / "train" / "a.jpg").write_bytes(b"jpeg")
+    request = build_request(
+        channels={
+            "train": "s3://birds/train/",  # under the data root
+            "validation": str(data_root / "birds" / "validation" / "birds_val"),  # a key prefix
+            "train_lst": "s3://photos/train",
+        },
+        output=str(tmp_path / "out"),
+        hyperparameters={},
+        data_root=data_root,
+    )
+    types = {c["ChannelName"]: c["ContentType"] for c in request["InputDataConfig"]}
+    assert types == {
+        "train": "application/x-recordio",
+        "validation": "application/x-recordio",
+        "train_lst": "application/x-image",
+    }
+
+
 def test_a_bad_request_is_refused_before_anything_runs(tmp_path, data_root, fake_algorithm):
     request = build_request(
         channels={"train": str(data_root / "birds/train")},

@@ -73,7 +73,7 @@ def _request(args: argparse.Namespace) -> dict[str, Any]:
     import json
 
     from roost.errors import UserError
-    from roost.platform.foreground import build_request, channel
+    from roost.platform.foreground import build_request, channel, local_storage
 
     channels = {"train": args.train, "validation": args.validation, **_pairs(args.channel, "--channel")}
     channels = {name: path for name, path in channels.items() if path}
@@ -88,6 +88,7 @@ def _request(args: argparse.Namespace) -> dict[str, Any]:
             job_name=args.job_name,
             **({"instance_type": args.instance_type} if args.instance_type else {}),
             **({"max_runtime_s": args.max_runtime} if args.max_runtime else {}),
+            data_root=args.data_root,
         )
     path = Path(args.cli_input_json.removeprefix("file://"))
     try:
@@ -103,7 +104,8 @@ def _request(args: argparse.Namespace) -> dict[str, Any]:
     request["HyperParameters"] = {**request.get("HyperParameters", {}), **hyperparameters}
     if channels:
         kept = [c for c in request.get("InputDataConfig", []) if c.get("ChannelName") not in channels]
-        request["InputDataConfig"] = kept + [channel(name, uri) for name, uri in channels.items()]
+        storage = local_storage(args.data_root)
+        request["InputDataConfig"] = kept + [channel(name, uri, storage) for name, uri in channels.items()]
     if args.output:
         request["OutputDataConfig"] = {**request.get("OutputDataConfig", {}), "S3OutputPath": args.output}
     if args.instance_type:

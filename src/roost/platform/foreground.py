@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from roost.errors import UserError
 from roost.platform.runner import ALGORITHM_COMMAND, STOP_GRACE_S
 from roost.platform.storage import Storage
 from roost.platform.training_jobs import TrainingJobs
@@ -44,19 +45,24 @@ def default_job_name(base: str = "image-classification") -> str:
     return f"{base}-{now.strftime('%Y-%m-%d-%H-%M-%S')}-{now.microsecond // 1000:03d}"
 
 
-def _content_type(path: str) -> str:
-    """RecordIO when the channel (a file, a folder, or a key prefix as in S3) holds .rec files."""
-    target = Path(path.removeprefix("file://"))
-    if target.is_dir():
-        found = target.rglob("*.rec")
-    elif target.is_file():
-        found = iter([target])
-    else:
-        found = target.parent.glob(target.name + "*.rec") if target.parent.is_dir() else iter([])
-    return "application/x-recordio" if any(p.suffix == ".rec" for p in found) else "application/x-image"
+def local_storage(data_root: Path | None = None) -> Storage:
+    """Where a foreground job's URIs point: s3://BUCKET/KEY under `data_root` (default: the current
+    folder), paths and file:// URIs as they are."""
+    return Storage(data_root or Path.cwd(), confined=False)
 
 
-def channel(name: str, uri: str) -> dict[str, Any]:
+def _content_type(uri: str, storage: Storage) -> str:
+    """RecordIO when the channel's files (a file, a folder, or a key prefix as in S3) include .rec files."""
+    try:
+        files = storage.channel_files(uri)
+    except UserError:
+        return "application/x-recordio"  # no files: creating the job says so in SageMaker's words
+    return (
+        "application/x-recordio" if any(f.relative.endswith(".rec") for f in files) else "application/x-image"
+    )
+
+
+def channel(name: str, uri: str, storage: Storage) -> dict[str, Any]:
     """An InputDataConfig entry in the workshop's form (S3Prefix, FullyReplicated, no compression)."""
     return {
         "ChannelName": name,
@@ -67,7 +73,7 @@ def channel(name: str, uri: str) -> dict[str, Any]:
                 "S3Uri": uri,
             }
         },
-        "ContentType": _content_type(uri),
+        "ContentType": _content_type(uri, storage),
         "CompressionType": "None",
         "RecordWrapperType": "None",
     }
@@ -81,14 +87,16 @@ def build_request(
     job_name: str | None = None,
     instance_type: str = DEFAULT_INSTANCE_TYPE,
     max_runtime_s: int = 86_400,
+    data_root: Path | None = None,
 ) -> dict[str, Any]:
     """A CreateTrainingJob request from plain values: channel name -> path or URI, output folder or URI."""
+    storage = local_storage(data_root)
     return {
         "TrainingJobName": job_name or default_job_name(),
         "RoleArn": LOCAL_ROLE_ARN,
         "AlgorithmSpecification": {"TrainingImage": "image-classification", "TrainingInputMode": "File"},
         "ResourceConfig": {"InstanceType": instance_type, "InstanceCount": 1, "VolumeSizeInGB": 30},
-        "InputDataConfig": [channel(name, uri) for name, uri in channels.items()],
+        "InputDataConfig": [channel(name, uri, storage) for name, uri in channels.items()],
         "OutputDataConfig": {"S3OutputPath": output},
         "HyperParameters": dict(hyperparameters),
         "StoppingCondition": {"MaxRuntimeInSeconds": max_runtime_s},
@@ -111,7 +119,7 @@ def run_training_job(
     request (SageMaker's wording); a failed job is a JobResult with status Failed. Ctrl-C stops the job
     (SIGTERM, the model so far is kept) and re-raises KeyboardInterrupt.
     """
-    storage = Storage(data_root or Path.cwd(), confined=False)
+    storage = local_storage(data_root)
     raw = {"RoleArn": LOCAL_ROLE_ARN, **request}
     jobs = TrainingJobs.open(
         state_dir,
