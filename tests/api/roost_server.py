@@ -67,51 +67,6 @@ def write_channel(folder: Path, name: str) -> None:
     (folder / f"{name}.rec").write_bytes(b"records")
 
 
-def channel(name: str, uri: str) -> dict:
-    return {
-        "ChannelName": name,
-        "DataSource": {
-            "S3DataSource": {
-                "S3DataType": "S3Prefix",
-                "S3DataDistributionType": "FullyReplicated",
-                "S3Uri": uri,
-            }
-        },
-        "ContentType": "application/x-recordio",
-        "CompressionType": "None",
-        "RecordWrapperType": "None",
-    }
-
-
-def lab2_request(name: str, *, bucket: str = "birds", epochs: int = 2, **overrides) -> dict:
-    """The workshop's Lab 2 request (boto3's create_training_job arguments), tiny."""
-    request = {
-        "TrainingJobName": name,
-        "RoleArn": "arn:aws:iam::123456789012:role/service-role/AmazonSageMaker-ExecutionRole",
-        "AlgorithmSpecification": {
-            "TrainingImage": "811284229777.dkr.ecr.us-east-1.amazonaws.com/image-classification:1",
-            "TrainingInputMode": "File",
-        },
-        "ResourceConfig": {"InstanceCount": 1, "InstanceType": "ml.p2.xlarge", "VolumeSizeInGB": 50},
-        "InputDataConfig": [
-            channel("train", f"s3://{bucket}/train/"),
-            channel("validation", f"s3://{bucket}/validation/"),
-        ],
-        "OutputDataConfig": {"S3OutputPath": f"s3://{bucket}/"},
-        "HyperParameters": {
-            "num_classes": "2",
-            "num_training_samples": "16",
-            "epochs": str(epochs),
-            "num_layers": "20",
-            "image_shape": "3,28,28",
-            "mini_batch_size": "4",
-        },
-        "StoppingCondition": {"MaxRuntimeInSeconds": 1800},
-    }
-    request.update(overrides)
-    return request
-
-
 def wait_until(predicate, timeout: float = 60, every: float = 0.1):
     deadline = time.time() + timeout
     while time.time() < deadline:

@@ -5,7 +5,9 @@ import datetime
 
 import pytest
 from botocore.exceptions import ClientError
-from roost_server import lab2_request, wait_until
+from roost_server import wait_until
+
+from workshop import workshop_request
 
 GROUP = "/aws/sagemaker/TrainingJobs"
 
@@ -13,7 +15,7 @@ GROUP = "/aws/sagemaker/TrainingJobs"
 @pytest.fixture(scope="module")
 def finished_job(server):
     sagemaker = server.client("sagemaker")
-    arn = sagemaker.create_training_job(**lab2_request("birds13-07", epochs=3))["TrainingJobArn"]
+    arn = sagemaker.create_training_job(**workshop_request("birds13-07", epochs=3))["TrainingJobArn"]
     assert arn == "arn:aws:sagemaker:us-east-1:123456789012:training-job/birds13-07"
     sagemaker.get_waiter("training_job_completed_or_stopped").wait(
         TrainingJobName="birds13-07", WaiterConfig={"Delay": 1, "MaxAttempts": 60}
@@ -106,7 +108,7 @@ def test_filter_log_events_with_the_workshops_pattern(finished_job, server):
 def test_list_filters_sorts_and_pages(finished_job, server):
     sagemaker = server.client("sagemaker")
     for i in range(3):
-        sagemaker.create_training_job(**lab2_request(f"list-{i}", epochs=1))
+        sagemaker.create_training_job(**workshop_request(f"list-{i}", epochs=1))
     wait_until(
         lambda: all(
             s["TrainingJobStatus"] == "Completed"
@@ -134,7 +136,7 @@ def test_list_filters_sorts_and_pages(finished_job, server):
     ("call", "code", "words"),
     [
         (
-            lambda sm, logs: sm.create_training_job(**lab2_request("birds13-07")),
+            lambda sm, logs: sm.create_training_job(**workshop_request("birds13-07")),
             "ResourceInUse",
             "already exists",
         ),
@@ -150,10 +152,10 @@ def test_list_filters_sorts_and_pages(finished_job, server):
         ),
         (
             lambda sm, logs: sm.create_training_job(
-                **lab2_request(
+                **workshop_request(
                     "escapes",
                     InputDataConfig=[
-                        lab2_request("x")["InputDataConfig"][0]
+                        workshop_request("x")["InputDataConfig"][0]
                         | {
                             "DataSource": {
                                 "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://birds/../../etc/"}
@@ -167,14 +169,14 @@ def test_list_filters_sorts_and_pages(finished_job, server):
         ),
         (
             lambda sm, logs: sm.create_training_job(
-                **lab2_request("absolute", OutputDataConfig={"S3OutputPath": "/etc/roost"})
+                **workshop_request("absolute", OutputDataConfig={"S3OutputPath": "/etc/roost"})
             ),
             "ValidationException",
             "outside the data root",
         ),
         (
             lambda sm, logs: sm.create_training_job(
-                **lab2_request(
+                **workshop_request(
                     "empty",
                     InputDataConfig=[
                         {
@@ -191,7 +193,7 @@ def test_list_filters_sorts_and_pages(finished_job, server):
         ),
         (
             lambda sm, logs: sm.create_training_job(
-                **lab2_request(
+                **workshop_request(
                     "bad-hp",
                     HyperParameters={"num_classes": "2", "num_training_samples": "8", "optimizer": "adamw"},
                 )
@@ -227,7 +229,9 @@ def test_bad_calls_get_the_matching_aws_error(finished_job, server, call, code, 
 
 def test_stop_ends_a_running_job_stopped_with_its_model(server):
     sagemaker = server.client("sagemaker")
-    sagemaker.create_training_job(**lab2_request("to-stop", epochs=500, Environment={"FAKE_MODE": "slow"}))
+    sagemaker.create_training_job(
+        **workshop_request("to-stop", epochs=500, Environment={"FAKE_MODE": "slow"})
+    )
     wait_until(lambda: sagemaker.describe_training_job(TrainingJobName="to-stop")["FinalMetricDataList"])
     sagemaker.stop_training_job(TrainingJobName="to-stop")
     assert sagemaker.describe_training_job(TrainingJobName="to-stop")["TrainingJobStatus"] in (
@@ -244,7 +248,9 @@ def test_stop_ends_a_running_job_stopped_with_its_model(server):
 
 def test_200_concurrent_describe_and_list_calls_while_a_job_trains(server):
     sagemaker = server.client("sagemaker", max_pool_connections=50)
-    sagemaker.create_training_job(**lab2_request("under-load", epochs=30, Environment={"FAKE_MODE": "slow"}))
+    sagemaker.create_training_job(
+        **workshop_request("under-load", epochs=30, Environment={"FAKE_MODE": "slow"})
+    )
     before = len(sagemaker.list_training_jobs(MaxResults=100)["TrainingJobSummaries"])
 
     def call(i: int):

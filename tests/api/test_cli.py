@@ -1,15 +1,16 @@
 """`roost jobs` and `roost logs` talk to the server over the same API."""
 
 import pytest
-from roost_server import lab2_request, wait_until
+from roost_server import wait_until
 
 from roost.cli import main
+from workshop import workshop_request
 
 
 @pytest.fixture(scope="module")
 def job(server):
     sagemaker = server.client("sagemaker")
-    sagemaker.create_training_job(**lab2_request("cli-tools", epochs=2))
+    sagemaker.create_training_job(**workshop_request("cli-tools", epochs=2))
     wait_until(
         lambda: (
             sagemaker.describe_training_job(TrainingJobName="cli-tools")["TrainingJobStatus"] == "Completed"

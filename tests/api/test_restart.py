@@ -3,21 +3,23 @@
 import os
 from pathlib import Path
 
-from roost_server import fake_server, lab2_request, wait_until
+from roost_server import fake_server, wait_until
+
+from workshop import workshop_request
 
 
 def test_a_killed_server_restarts_with_every_job_accounted_for(tmp_path, data_root):
     state = tmp_path / "state"
     first = fake_server(state, data_root)
     sagemaker = first.client("sagemaker")
-    sagemaker.create_training_job(**lab2_request("done", epochs=1))
+    sagemaker.create_training_job(**workshop_request("done", epochs=1))
     wait_until(
         lambda: sagemaker.describe_training_job(TrainingJobName="done")["TrainingJobStatus"] == "Completed"
     )
     sagemaker.create_training_job(
-        **lab2_request("interrupted", epochs=500, Environment={"FAKE_MODE": "slow"})
+        **workshop_request("interrupted", epochs=500, Environment={"FAKE_MODE": "slow"})
     )
-    sagemaker.create_training_job(**lab2_request("queued", epochs=1))
+    sagemaker.create_training_job(**workshop_request("queued", epochs=1))
     wait_until(lambda: sagemaker.describe_training_job(TrainingJobName="interrupted")["FinalMetricDataList"])
     first.kill()
 

@@ -7,48 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from workshop import workshop_request
+
 FAKE_ALGORITHM = (sys.executable, str(Path(__file__).with_name("fake_algorithm.py")))
-
-
-def workshop_request(name: str = "birds13-07", bucket: str = "birds", **overrides) -> dict:
-    """The workshop's Lab 2 job (small), as `aws sagemaker create-training-job` sends it."""
-    request = {
-        "TrainingJobName": name,
-        "RoleArn": "arn:aws:iam::123456789012:role/service-role/AmazonSageMaker-ExecutionRole",
-        "AlgorithmSpecification": {
-            "TrainingImage": "811284229777.dkr.ecr.us-east-1.amazonaws.com/image-classification:1",
-            "TrainingInputMode": "File",
-        },
-        "ResourceConfig": {"InstanceCount": 1, "InstanceType": "ml.p2.xlarge", "VolumeSizeInGB": 50},
-        "InputDataConfig": [
-            {
-                "ChannelName": channel,
-                "DataSource": {
-                    "S3DataSource": {
-                        "S3DataType": "S3Prefix",
-                        "S3DataDistributionType": "FullyReplicated",
-                        "S3Uri": f"s3://{bucket}/{channel}/",
-                    }
-                },
-                "ContentType": "application/x-recordio",
-                "CompressionType": "None",
-                "RecordWrapperType": "None",
-            }
-            for channel in ("train", "validation")
-        ],
-        "OutputDataConfig": {"S3OutputPath": f"s3://{bucket}/"},
-        "HyperParameters": {
-            "num_classes": "2",
-            "num_training_samples": "8",
-            "epochs": "2",
-            "num_layers": "20",
-            "image_shape": "3,28,28",
-            "mini_batch_size": "4",
-        },
-        "StoppingCondition": {"MaxRuntimeInSeconds": 1800},
-    }
-    request.update(overrides)
-    return request
 
 
 @pytest.fixture
