@@ -137,14 +137,7 @@ class Runner:
         with self._lock:
             running = list(self._running.items())
         for name, _ in running:
-            self.store.transition(
-                name,
-                status="Stopping",
-                secondary="Stopping",
-                message="Stopping the training job: the roost server is shutting down",
-                at=time.time(),
-                only_from=("InProgress",),
-            )
+            self.store.stopping(name, "Stopping the training job: the roost server is shutting down")
             self.request_stop(name, "Training job stopped: the roost server shut down")
         for _, job in running:
             if job.thread is not None:
@@ -339,13 +332,8 @@ class Runner:
                     reason = "stopped"
                 elif now >= deadline:
                     reason = "max_runtime"
-                    self.store.transition(
-                        name,
-                        status="Stopping",
-                        secondary="Stopping",
-                        message="Training job runtime exceeded MaxRuntimeInSeconds provided: stopping",
-                        at=now,
-                        only_from=("InProgress",),
+                    self.store.stopping(
+                        name, "Training job runtime exceeded MaxRuntimeInSeconds provided: stopping"
                     )
                 if reason is not None:
                     _signal_group(process.pid, signal.SIGTERM)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
@@ -257,6 +258,17 @@ class Store:
                 [*row.values(), name],
             )
             return record
+
+    def stopping(self, name: str, message: str) -> JobRecord | None:
+        """InProgress -> Stopping (StopTrainingJob, MaxRuntimeInSeconds, a server shutting down)."""
+        return self.transition(
+            name,
+            status="Stopping",
+            secondary="Stopping",
+            message=message,
+            at=time.time(),
+            only_from=("InProgress",),
+        )
 
     def update(self, name: str, **changes: Any) -> None:
         """Change columns that are not a state change (the process id, metrics seen so far)."""

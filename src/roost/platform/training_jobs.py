@@ -86,14 +86,7 @@ class TrainingJobs:
         return self.store.query(query)
 
     def stop(self, name: str) -> JobRecord:
-        record = self.store.transition(
-            name,
-            status="Stopping",
-            secondary="Stopping",
-            message="Stopping the training job",
-            at=time.time(),
-            only_from=("InProgress",),
-        )
+        record = self.store.stopping(name, "Stopping the training job")
         if record is None:
             current = self.describe(name)
             raise InvalidRequest(
