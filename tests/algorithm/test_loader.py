@@ -44,6 +44,11 @@ def test_ranks_split_each_global_batch():
         assert [i for r in range(4) for i in per_rank[r][step]] == [i for i, _ in batch]
 
 
+def test_an_uneven_batch_is_split_as_evenly_as_it_can_be():
+    sizes = [len(next(iter(TrainingBatches(40, 2, 10, rank, 4, seed=0)))) for rank in range(4)]
+    assert sizes == [2, 3, 2, 3]
+
+
 def test_validation_covers_every_sample_once_across_ranks():
     seen = [i for r in range(3) for b in ValidationBatches(20, 4, r, 3) for i, _ in b]
     assert sorted(seen) == list(range(20))

@@ -120,11 +120,12 @@ class TrainingBatches(Sampler[list[Key]]):
 
     def __iter__(self) -> Iterator[list[Key]]:
         stream = self._stream()
-        share = self.global_batch // self.world
+        # Split as evenly as the sizes allow: a batch of 10 over 4 processes is 2, 3, 2, 3.
+        start = self.global_batch * self.rank // self.world
+        end = self.global_batch * (self.rank + 1) // self.world
         for _ in range(self.batches):
             batch = [next(stream) for _ in range(self.global_batch)]
-            mine = batch[self.rank * share : (self.rank + 1) * share]
-            yield [(i, self.epoch) for i in mine]
+            yield [(i, self.epoch) for i in batch[start:end]]
 
 
 class ValidationBatches(Sampler[list[Key]]):

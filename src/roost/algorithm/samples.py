@@ -229,6 +229,8 @@ def _class_names(labelled_paths: Iterable[tuple[float, str]]) -> list[str] | Non
 
 def _names_from_lists(builder: _Builder) -> list[str] | None:
     """Class names from the `.lst` that im2rec leaves beside each `.rec`, if it matches the records."""
+    if builder.multi_label:
+        return None
     by_id = dict(zip(builder.ids, builder.labels, strict=True))
     labelled: list[tuple[float, str]] = []
     for path in builder.channel.files:

@@ -42,6 +42,7 @@ from roost.errors import UserError
 log = logging.getLogger("roost.algorithm")
 
 BATCH_LOG_PERIOD = 20
+STOP_CHECK_PERIOD = 10
 
 
 class StopRequested(Exception):
@@ -67,7 +68,9 @@ def _index(job: JobDirectory, name: str, hp: Hyperparameters) -> SampleIndex:
     return index_channel(channel, hp.num_classes, bool(hp.multi_label))
 
 
-def _loss(logits: torch.Tensor, labels: torch.Tensor, hp: Hyperparameters, weights: torch.Tensor | None):  # noqa: ANN202
+def _loss(
+    logits: torch.Tensor, labels: torch.Tensor, hp: Hyperparameters, weights: torch.Tensor | None
+) -> torch.Tensor:
     if hp.multi_label:
         return F.binary_cross_entropy_with_logits(logits.float(), labels, pos_weight=weights)
     return F.cross_entropy(logits.float(), labels.long())
@@ -102,10 +105,13 @@ def _mixed_precision(
     return nullcontext(), False
 
 
-def _stop_requested(flag: list[bool], cluster: Cluster) -> bool:
-    """Whether any process was asked to stop (all agree, so collective calls stay in step)."""
+def _stop_requested(flag: list[bool], cluster: Cluster, nbatch: int) -> bool:
+    """Whether any process was asked to stop. Several processes agree on it every STOP_CHECK_PERIOD
+    batches (the same ones in each), so their collective calls stay in step without a sync per batch."""
     if not cluster.distributed:
         return flag[0]
+    if nbatch % STOP_CHECK_PERIOD:
+        return False
     wanted = torch.tensor([1.0 if flag[0] else 0.0], device=cluster.device)
     dist.all_reduce(wanted)
     return bool(wanted.item())
@@ -184,8 +190,8 @@ def train(job: JobDirectory, hp: Hyperparameters, cluster: Cluster, stop_flag: l
         hp.lr_scheduler_factor,
         epoch_size(hp.num_training_samples, hp.mini_batch_size, cluster.hosts),
     )
-    autocast, half = _mixed_precision(hp, device, leader)
-    scaler = torch.amp.GradScaler("cuda", enabled=half)
+    autocast, scaled = _mixed_precision(hp, device, leader)
+    scaler = torch.amp.GradScaler("cuda", enabled=scaled)
     weights = _class_weights(train_index, hp, device)
 
     progress = Progress()
@@ -193,7 +199,7 @@ def train(job: JobDirectory, hp: Hyperparameters, cluster: Cluster, stop_flag: l
     if state is not None:
         model.load_state_dict(state.model)
         optimizer.load_state_dict(state.optimizer)
-        if half and state.scaler:
+        if scaled and state.scaler:
             scaler.load_state_dict(state.scaler)
         progress = Progress.restore(state.progress)
         if leader:
@@ -237,7 +243,7 @@ def train(job: JobDirectory, hp: Hyperparameters, cluster: Cluster, stop_flag: l
                 scaler.update()
                 progress.num_update += 1
                 train_metric.update(logits.detach(), labels)
-            if _stop_requested(stop_flag, cluster):
+            if _stop_requested(stop_flag, cluster, nbatch):
                 raise StopRequested
             if nbatch == 0:
                 last = time.time()
@@ -298,7 +304,7 @@ def train(job: JobDirectory, hp: Hyperparameters, cluster: Cluster, stop_flag: l
                 # Stopped before the first periodic checkpoint: the job still leaves a model.
                 log.info('Saved checkpoint to "%s"', artifacts.save(epoch + 1, keep_earlier=True))
             artifacts.write_metrics(progress.history)
-            resume.save(job.checkpoints, hp, model, optimizer, scaler if half else None, asdict(progress))
+            resume.save(job.checkpoints, hp, model, optimizer, scaler if scaled else None, asdict(progress))
         if outcome.stop:
             if leader:
                 log.info(
