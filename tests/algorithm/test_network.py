@@ -218,11 +218,14 @@ def test_training_gradients_equal_the_plain_graph(layers, shape, channels_last):
 
 
 def test_eval_matches_the_plain_graph_and_uses_running_statistics():
+    torch.manual_seed(0)
     model = _randomise(build_network(18, 5, (3, 40, 40))).eval()
     x = torch.rand(2, 3, 40, 40) * 255
     with torch.no_grad():
         torch.testing.assert_close(model(x), _plain_forward(model, x))
-        torch.testing.assert_close(model(x[:1]), model(x)[:1], rtol=1e-4, atol=0)  # no batch statistics
+        # Batch statistics would move the outputs by whole units; oneDNN's kernels for a batch of 1 and
+        # of 2 may differ in rounding (seen: 1.5e-4 relative).
+        torch.testing.assert_close(model(x[:1]), model(x)[:1], rtol=1e-3, atol=1e-3)
 
 
 def test_channels_last_gives_the_same_training_step():
