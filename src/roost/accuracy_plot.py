@@ -12,6 +12,7 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from roost.atomic_file import write_atomically
 from roost.errors import UserError
 from roost.platform.metrics import accuracy_by_epoch
 
@@ -102,9 +103,6 @@ def plot(curve: Curve, out: Path, title: str | None = None) -> Path:
     axes.legend(loc="lower right")
     axes.set_title(title or f"Accuracy by epoch — {Path(curve.source).name}")
     figure.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(out.name + ".partial.png")
-    figure.savefig(partial)
+    write_atomically(out, lambda file: figure.savefig(file, format="png"))
     plt.close(figure)
-    partial.replace(out)
     return out

@@ -6,11 +6,11 @@ The platform writes `input/` and reads `model/` and `output/`; the algorithm doe
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from roost.atomic_file import write_text_atomically
 from roost.errors import UserError
 
 FAILURE_LIMIT = 1024  # SageMaker shows this many characters of output/failure as FailureReason
@@ -110,7 +110,4 @@ class JobDirectory:
 
     # -- writing the algorithm's side --------------------------------------------------------------
     def write_failure(self, reason: str) -> None:
-        self.output.mkdir(parents=True, exist_ok=True)
-        partial = self.failure_file.with_name("failure.partial")
-        partial.write_text(reason, encoding="utf-8")
-        os.replace(partial, self.failure_file)
+        write_text_atomically(self.failure_file, reason)

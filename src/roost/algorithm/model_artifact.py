@@ -15,7 +15,6 @@ roost or from SageMaker itself: the network is rebuilt from the parameter names 
 from __future__ import annotations
 
 import json
-import os
 import re
 import tarfile
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ import numpy as np
 from roost.algorithm.hyperparameters import Hyperparameters
 from roost.algorithm.mxnet_format import load_into, load_params, save_params, write_model_shapes, write_symbol
 from roost.algorithm.network import IMAGENET_UNITS, ResNet, build_network
+from roost.atomic_file import write_text_atomically
 from roost.errors import UserError
 
 PREFIX = "image-classification"
@@ -42,12 +42,6 @@ MAX_EXTRACTED_BYTES = 4 << 30
 
 def params_name(epoch: int) -> str:
     return f"{PREFIX}-{epoch:04d}.params"
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(text, encoding="utf-8")
-    os.replace(partial, path)
 
 
 class ModelWriter:
@@ -67,13 +61,13 @@ class ModelWriter:
         write_symbol(self.folder / SYMBOL_FILE, self.model.spec, multi_label=bool(self.hp.multi_label))
         write_model_shapes(self.folder / SHAPES_FILE, self.hp.image_shape, self.hp.mini_batch_size)
         if self.class_names is not None:
-            _write_atomically(self.folder / CLASS_NAMES_FILE, json.dumps(self.class_names))
+            write_text_atomically(self.folder / CLASS_NAMES_FILE, json.dumps(self.class_names))
         settings = {
             name: ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
             for name, value in self.hp.model_dump().items()
             if value is not None
         }
-        _write_atomically(self.folder / HYPERPARAMETERS_FILE, json.dumps(settings, indent=1))
+        write_text_atomically(self.folder / HYPERPARAMETERS_FILE, json.dumps(settings, indent=1))
         self._described = True
 
     def save(self, epoch: int, keep_earlier: bool) -> Path:
@@ -95,7 +89,7 @@ class ModelWriter:
 
     def write_metrics(self, history: list[dict[str, float | int | None]]) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        _write_atomically(self.folder / METRICS_FILE, "".join(json.dumps(row) + "\n" for row in history))
+        write_text_atomically(self.folder / METRICS_FILE, "".join(json.dumps(row) + "\n" for row in history))
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,8 @@ Every file is written to a temporary name and renamed into place, so a reader ne
 from __future__ import annotations
 
 import json
-import os
 import struct
-import tempfile
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +23,7 @@ import torch
 from torch import nn
 
 from roost.algorithm.network import ResNet, ResNetSpec, fixed_gamma_names, is_aux, torch_names
+from roost.atomic_file import write_atomically
 from roost.errors import UserError
 
 _LIST_MAGIC = 0x112
@@ -47,20 +46,6 @@ _TYPE_FLAGS = {dtype: flag for flag, dtype in _DTYPES.items()}
 # The MXNet release SageMaker's container ran ("AIAlgorithmsMXNet-1.3.x"); newer MXNet upgrades it.
 MXNET_VERSION = 10301
 WORKSPACE = 256
-
-
-def _write_atomically(path: Path, write: Callable[[Any], None], mode: str) -> None:
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
-    try:
-        with os.fdopen(fd, mode) as out:
-            write(out)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # ------------------------------------------------------------------------------------- .params files
@@ -88,7 +73,7 @@ def save_ndarray_list(path: str | Path, arrays: Mapping[str, np.ndarray]) -> Non
         for chunk in chunks:
             out.write(chunk)
 
-    _write_atomically(Path(path), write, "wb")
+    write_atomically(Path(path), write, "wb")
 
 
 class _Reader:
@@ -418,10 +403,10 @@ def variable_names(spec: ResNetSpec) -> tuple[list[str], list[str]]:
 def write_symbol(path: str | Path, spec: ResNetSpec, multi_label: bool = False) -> None:
     """Write `image-classification-symbol.json` for the network `spec` describes, atomically."""
     text = json.dumps(symbol_json(spec, multi_label), indent=2)
-    _write_atomically(Path(path), lambda out: out.write(text + "\n"), "w")
+    write_atomically(Path(path), lambda out: out.write(text + "\n"), "w")
 
 
 def write_model_shapes(path: str | Path, image_shape: tuple[int, int, int], batch_size: int) -> None:
     """Write `model-shapes.json`: `[{"name": "data", "shape": [batch_size, C, H, W]}]`, atomically."""
     text = json.dumps([{"name": "data", "shape": [batch_size, *image_shape]}])
-    _write_atomically(Path(path), lambda out: out.write(text), "w")
+    write_atomically(Path(path), lambda out: out.write(text), "w")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 import torch
 
 from roost.algorithm.hyperparameters import Hyperparameters
+from roost.atomic_file import write_atomically
 from roost.errors import UserError
 
 STATE_FILE = "training-state.pt"
@@ -53,19 +53,14 @@ def save(
     scaler: torch.amp.GradScaler | None,
     progress: dict[str, Any],
 ) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    partial = folder / (STATE_FILE + ".partial")
-    torch.save(
-        {
-            "fingerprint": _fingerprint(hp),
-            "model": model.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "scaler": scaler.state_dict() if scaler is not None else None,
-            "progress": progress,
-        },
-        partial,
-    )
-    os.replace(partial, folder / STATE_FILE)
+    state = {
+        "fingerprint": _fingerprint(hp),
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "scaler": scaler.state_dict() if scaler is not None else None,
+        "progress": progress,
+    }
+    write_atomically(folder / STATE_FILE, lambda out: torch.save(state, out))
 
 
 def load(folder: Path, hp: Hyperparameters) -> State | None:

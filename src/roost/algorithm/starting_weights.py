@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import tempfile
 import urllib.request
 from pathlib import Path
@@ -22,6 +23,7 @@ from roost.algorithm.job_directory import JobDirectory
 from roost.algorithm.model_artifact import open_model
 from roost.algorithm.mxnet_format import load_into, load_params
 from roost.algorithm.network import ResNet
+from roost.atomic_file import write_atomically
 from roost.errors import UserError
 
 log = logging.getLogger("roost.algorithm")
@@ -45,11 +47,8 @@ def pretrained_file(num_layers: int) -> Path:
     url = MODEL_ZOO.format(n=num_layers)
     log.info("Downloading the pretrained ResNet-%d from %s to %s", num_layers, url, path)
     try:
-        folder.mkdir(parents=True, exist_ok=True)
         with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response:
-            partial = path.with_name(name + ".partial")
-            partial.write_bytes(response.read())
-            os.replace(partial, path)
+            write_atomically(path, lambda out: shutil.copyfileobj(response, out))
     except OSError as error:
         raise UserError(
             f"ClientError: use_pretrained_model=1 needs ImageNet weights for ResNet-{num_layers}, and {path} "

@@ -6,13 +6,13 @@ The layout itself is the algorithm's contract (`roost.algorithm.job_directory`),
 from __future__ import annotations
 
 import json
-import os
 import tarfile
-import tempfile
 from pathlib import Path
+from typing import IO
 
 from roost.algorithm.job_directory import FAILURE_LIMIT
 from roost.algorithm.job_directory import JobDirectory as Contract
+from roost.atomic_file import write_atomically
 from roost.platform.request import CreateTrainingJobRequest
 from roost.platform.storage import Storage
 
@@ -62,18 +62,14 @@ class JobDirectory(Contract):
 
     def package_model(self, destination: Path) -> None:
         """model/ as a flat model.tar.gz (no leading folder, as SageMaker makes it), written atomically."""
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=destination.parent, prefix=".model.", suffix=".tar.gz")
-        os.close(handle)
-        try:
-            with tarfile.open(temporary, "w:gz") as archive:
+
+        def pack(out: IO[bytes]) -> None:
+            with tarfile.open(fileobj=out, mode="w:gz") as archive:
                 for path in sorted(self.model.rglob("*")):
                     if path.is_file():
                         archive.add(path, arcname=path.relative_to(self.model).as_posix())
-            os.replace(temporary, destination)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+
+        write_atomically(destination, pack)
 
 
 def _write_json(path: Path, value: object) -> None:

@@ -11,13 +11,13 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+from roost.atomic_file import write_atomically
 from roost.platform.errors import InvalidRequest
 
 # S3's bucket naming rules; they also keep `..` and empty names out of the data root.
@@ -172,16 +172,8 @@ class Storage:
             assert self._s3 is not None
             self._s3.upload_file(str(local_file), location.bucket, location.key)
             return
-        location.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=location.parent, prefix=f".{location.name}.")
-        os.close(handle)
-        try:
-            shutil.copyfile(local_file, temporary)
-            os.chmod(temporary, 0o644)
-            os.replace(temporary, location)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        with open(local_file, "rb") as source:
+            write_atomically(location, lambda out: shutil.copyfileobj(source, out))
 
 
 def join(uri: str, *parts: str) -> str:

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from roost.atomic_file import write_text_atomically
 from roost.errors import UserError
 from roost.terminal import warn
 
@@ -72,11 +73,7 @@ def format_line(entry: ListEntry) -> str:
 
 def write_list(path: str | Path, entries: Iterable[ListEntry]) -> None:
     """Write a `.lst` atomically (a reader never sees half a list)."""
-    path = Path(path)
-    partial = path.with_name(path.name + ".partial")
-    with open(partial, "w", encoding="utf-8") as out:
-        out.writelines(format_line(entry) for entry in entries)
-    os.replace(partial, path)
+    write_text_atomically(Path(path), "".join(format_line(entry) for entry in entries))
 
 
 def split_lists(
