@@ -4,7 +4,8 @@ import cv2
 import numpy as np
 import pytest
 
-from roost.algorithm.augmentation import Augmentation, DecodeError, decode, resize_shorter, transform
+from roost.algorithm.augmentation import Augmentation, DecodeError, decode, transform
+from roost.prep.pack import resize_short_side
 from roost.recordio import IRHeader, RecordReader, RecordWriter, pack_img, unpack, unpack_img
 
 SIZES = [(20, 30), (40, 50), (64, 48), (31, 33), (32, 32)]
@@ -120,8 +121,8 @@ def test_seeded_draws_repeat():
 
 
 def test_resize_keeps_mxnets_integer_arithmetic():
-    assert resize_shorter(np.zeros((300, 451, 3), np.uint8), 256).shape == (256, 384, 3)
-    assert resize_shorter(np.zeros((451, 300, 3), np.uint8), 256).shape == (384, 256, 3)
+    assert resize_short_side(np.zeros((300, 451, 3), np.uint8), 256).shape == (256, 384, 3)
+    assert resize_short_side(np.zeros((451, 300, 3), np.uint8), 256).shape == (384, 256, 3)
 
 
 def test_undecodable_bytes():

@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from roost.errors import UserError
+from roost.prep.pack import resize_short_side
 
 
 class DecodeError(UserError):
@@ -64,18 +65,6 @@ def decode(payload: bytes | memoryview, channels: int) -> np.ndarray:
     if image is None:
         raise DecodeError("the image bytes do not decode as JPEG, PNG or another format OpenCV reads")
     return image
-
-
-def resize_shorter(image: np.ndarray, size: int) -> np.ndarray:
-    """Shorter side to `size`, the other `size * long / short` in integers, bilinear (ImageRecordIter)."""
-    rows, cols = image.shape[:2]
-    if rows > cols:
-        new_w, new_h = size, size * rows // cols
-    else:
-        new_w, new_h = size * cols // rows, size
-    if (new_h, new_w) == (rows, cols):
-        return image
-    return cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
 
 
 def _affine(image: np.ndarray, aug: Augmentation, rng: np.random.Generator) -> np.ndarray:
@@ -130,7 +119,7 @@ def transform(
 ) -> np.ndarray:
     """A decoded BGR/gray image → the network's HxWxC uint8 input, RGB for colour images."""
     if resize:
-        image = resize_shorter(image, resize)
+        image = resize_short_side(image, resize)
     if aug.affine:
         image = _affine(image, aug, rng)
     image = _fit(image, height, width)

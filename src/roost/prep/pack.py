@@ -51,10 +51,11 @@ def _square_centre(image: np.ndarray) -> np.ndarray:
 
 
 def resize_short_side(image: np.ndarray, size: int) -> np.ndarray:
-    """Shorter side to `size`, longer side `long * size // short` (im2rec's arithmetic, bilinear)."""
+    """Shorter side to `size`, longer side `long * size // short` (the arithmetic of im2rec and of
+    ImageRecordIter's `resize`), bilinear."""
     rows, cols = image.shape[:2]
     new = (size, rows * size // cols) if rows > cols else (cols * size // rows, size)
-    return cv2.resize(image, new)
+    return image if new == (cols, rows) else cv2.resize(image, new)
 
 
 def encode_entry(entry: ListEntry, options: PackOptions) -> bytes | str:
