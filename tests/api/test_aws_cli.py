@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from roost_server import AWS_ENV, wait_until
 
+from workshop import workshop_request
+
 AWS = Path(sys.executable).with_name("aws")
 CHANNEL = (
     "ChannelName={name},DataSource={{S3DataSource={{S3DataType=S3Prefix,S3DataDistributionType=FullyReplicated,"
@@ -29,15 +31,12 @@ def aws(server, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     return done
 
 
+def describe(server, name: str) -> dict:
+    return json.loads(aws(server, "sagemaker", "describe-training-job", "--training-job-name", name).stdout)
+
+
 def create(server, name: str, epochs: int, *extra: str) -> None:
-    hyperparameters = {
-        "num_classes": "2",
-        "num_training_samples": "16",
-        "epochs": str(epochs),
-        "num_layers": "20",
-        "image_shape": "3,28,28",
-        "mini_batch_size": "4",
-    }
+    hyperparameters = workshop_request(epochs=epochs)["HyperParameters"]
     aws(
         server,
         "sagemaker",
@@ -58,18 +57,8 @@ def create(server, name: str, epochs: int, *extra: str) -> None:
 @pytest.mark.skipif(not AWS.exists(), reason=f"needs the AWS CLI at {AWS} (pip install awscli)")
 def test_the_workshops_cli_session(server):
     create(server, "cli-birds", 2)
-    wait_until(
-        lambda: (
-            json.loads(
-                aws(server, "sagemaker", "describe-training-job", "--training-job-name", "cli-birds").stdout
-            )["TrainingJobStatus"]
-            == "Completed"
-        ),
-        every=0.5,
-    )
-    job = json.loads(
-        aws(server, "sagemaker", "describe-training-job", "--training-job-name", "cli-birds").stdout
-    )
+    wait_until(lambda: describe(server, "cli-birds")["TrainingJobStatus"] == "Completed", every=0.5)
+    job = describe(server, "cli-birds")
     assert job["ModelArtifacts"]["S3ModelArtifacts"] == "s3://birds/cli-birds/output/model.tar.gz"
     listed = json.loads(aws(server, "sagemaker", "list-training-jobs", "--name-contains", "cli-").stdout)
     assert [s["TrainingJobName"] for s in listed["TrainingJobSummaries"]] == ["cli-birds"]
@@ -136,25 +125,9 @@ def test_the_workshops_cli_session(server):
 @pytest.mark.skipif(not AWS.exists(), reason=f"needs the AWS CLI at {AWS} (pip install awscli)")
 def test_stop_from_the_cli(server):
     create(server, "cli-stop", 500, "--environment", "FAKE_MODE=slow")
-    wait_until(
-        lambda: (
-            json.loads(
-                aws(server, "sagemaker", "describe-training-job", "--training-job-name", "cli-stop").stdout
-            )["SecondaryStatus"]
-            == "Training"
-        ),
-        every=0.5,
-    )
+    wait_until(lambda: describe(server, "cli-stop")["SecondaryStatus"] == "Training", every=0.5)
     aws(server, "sagemaker", "stop-training-job", "--training-job-name", "cli-stop")
-    wait_until(
-        lambda: (
-            json.loads(
-                aws(server, "sagemaker", "describe-training-job", "--training-job-name", "cli-stop").stdout
-            )["TrainingJobStatus"]
-            == "Stopped"
-        ),
-        every=0.5,
-    )
+    wait_until(lambda: describe(server, "cli-stop")["TrainingJobStatus"] == "Stopped", every=0.5)
     again = aws(server, "sagemaker", "stop-training-job", "--training-job-name", "cli-stop", check=False)
     assert again.returncode != 0
     assert "(ValidationException)" in again.stderr and "status Stopped" in again.stderr
