@@ -67,8 +67,9 @@ def roost_worker(variant: str, layers: int, size: int, batch: int, steps: int, t
     import torch
     import torch.nn.functional as F
 
-    from roost.algorithm.network import build_network, initialize, tune_cpu_allocator
+    from roost.algorithm.network import build_network, initialize
     from roost.algorithm.optimizers import build_optimizer
+    from roost.machine import tune_cpu_allocator
 
     torch.set_num_threads(threads)
     if variant != "roost-untuned":

@@ -4,9 +4,9 @@ import cv2
 import numpy as np
 import pytest
 
-from roost.algorithm.augmentation import Augmentation, DecodeError, decode, transform
-from roost.prep.pack import resize_short_side
-from roost.recordio import IRHeader, RecordReader, RecordWriter, pack_img, unpack, unpack_img
+from roost.algorithm.augmentation import Augmentation, transform
+from roost.formats.image import DecodeError, decode, resize_short_side
+from roost.formats.recordio import IRHeader, RecordReader, RecordWriter, pack_img, unpack, unpack_img
 
 SIZES = [(20, 30), (40, 50), (64, 48), (31, 33), (32, 32)]
 

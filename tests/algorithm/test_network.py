@@ -326,7 +326,8 @@ def test_torch_compile_gives_the_eager_result():
 
 _FAULTS = """
 import resource, sys, torch
-from roost.algorithm.network import build_network, tune_cpu_allocator
+from roost.algorithm.network import build_network
+from roost.machine import tune_cpu_allocator
 if sys.argv[1] == "tuned":
     assert tune_cpu_allocator()
 model = build_network(20, 5, (3, 28, 28))

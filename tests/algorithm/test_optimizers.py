@@ -199,3 +199,9 @@ def test_updates_match_mxnet(name, hyper, lrs, tmp_path, run_mxnet):
     expected = run_mxnet(MXNET_STEPS, name, tmp_path)
     for got, mx_weight in zip(_run_roost(name, weights, grads, hyper, lrs), expected, strict=True):
         np.testing.assert_allclose(got.ravel(), mx_weight, rtol=1e-5, atol=1e-6)
+
+
+def test_every_optimizer_the_hyperparameter_takes_is_built():
+    from roost.algorithm.hyperparameters import OPTIMIZERS as ACCEPTED
+
+    assert sorted(OPTIMIZERS) == sorted(ACCEPTED)

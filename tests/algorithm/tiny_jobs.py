@@ -6,7 +6,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from roost.recordio import IRHeader, RecordWriter, pack_img
+from roost.formats.recordio import IRHeader, RecordWriter, pack_img
 
 
 def class_image(label: int, rng: np.random.Generator, size: int = 36) -> np.ndarray:

@@ -8,16 +8,16 @@ import sys
 from pathlib import Path
 
 from roost.api.app import create_app
-from roost.http_server import listen, serve
+from roost.http_listener import listen, serve
+from roost.platform.services import Platform
 from roost.platform.storage import Storage
-from roost.platform.training_jobs import TrainingJobs
 
 FAKE_ALGORITHM = (sys.executable, str(Path(__file__).parents[1] / "platform" / "fake_algorithm.py"))
 
 state_dir, data_root, grace = Path(sys.argv[1]), Path(sys.argv[2]), float(sys.argv[3])
-jobs = TrainingJobs.open(
+platform = Platform.open(
     state_dir, Storage(data_root, confined=True), command=FAKE_ALGORITHM, stop_grace_s=grace
 )
 listener = listen("127.0.0.1", 0)
 print(f"roost server listening on http://127.0.0.1:{listener.getsockname()[1]}", file=sys.stderr, flush=True)
-serve(create_app(jobs), listener)
+serve(create_app(platform), listener)

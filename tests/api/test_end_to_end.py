@@ -14,7 +14,7 @@ import pytest
 from roost_server import AWS_ENV, start_server
 
 from roost.cli import COMMANDS
-from roost.recordio import IRHeader, RecordWriter, pack_img
+from roost.formats.recordio import IRHeader, RecordWriter, pack_img
 
 pytestmark = pytest.mark.skipif("algorithm" not in COMMANDS, reason="needs the algorithm's entry point")
 AWS = Path(sys.executable).with_name("aws")

@@ -225,7 +225,7 @@ def test_connections_are_accepted_with_nagle_off():
     import asyncio
     import socket
 
-    from roost.http_server import listen
+    from roost.http_listener import listen
 
     async def nodelay_of_an_accepted_connection() -> int:
         accepted: asyncio.Future[int] = asyncio.get_running_loop().create_future()

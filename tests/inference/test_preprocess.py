@@ -12,8 +12,9 @@ from endpoint_helpers import bomb_png, encode
 from PIL import Image
 
 from photos import photo
-from roost.algorithm.augmentation import Augmentation, decode, transform
+from roost.algorithm.augmentation import Augmentation, transform
 from roost.errors import UserError
+from roost.formats.image import decode
 from roost.inference.preprocess import MAX_PIXELS, ImageError, Preprocessor, decode_image, default_resize
 
 

@@ -12,9 +12,9 @@ import uvicorn
 from endpoint_helpers import encode
 
 from photos import photo
-from roost.http_server import listen
+from roost.http_listener import listen
+from roost.inference.hosting_app import SERVER_ERROR, create_app
 from roost.inference.preprocess import Preprocessor
-from roost.inference.server import SERVER_ERROR, create_app
 
 
 def failing_model(fail: list[bool]) -> SimpleNamespace:

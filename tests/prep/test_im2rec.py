@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from roost.cli import main
-from roost.recordio import RecordReader, unpack, unpack_img
+from roost.formats.recordio import RecordReader, unpack, unpack_img
 
 
 def roost_im2rec(args: str, cwd: Path, monkeypatch) -> int:

@@ -13,12 +13,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from roost.errors import UserError
-from roost.prep.pack import resize_short_side
-
-
-class DecodeError(UserError):
-    """The bytes of one image do not decode."""
+from roost.formats.image import resize_short_side
 
 
 @dataclass(frozen=True)
@@ -56,15 +51,6 @@ class Augmentation:
     @property
     def color(self) -> bool:
         return bool(self.random_h or self.random_s or self.random_l)
-
-
-def decode(payload: bytes | memoryview, channels: int) -> np.ndarray:
-    """BGR (or gray) uint8 pixels; grayscale, CMYK and alpha sources are converted by OpenCV."""
-    flag = cv2.IMREAD_GRAYSCALE if channels == 1 else cv2.IMREAD_COLOR
-    image = cv2.imdecode(np.frombuffer(payload, dtype=np.uint8), flag)
-    if image is None:
-        raise DecodeError("the image bytes do not decode as JPEG, PNG or another format OpenCV reads")
-    return image
 
 
 def _affine(image: np.ndarray, aug: Augmentation, rng: np.random.Generator) -> np.ndarray:

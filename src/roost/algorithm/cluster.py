@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import torch
 import torch.distributed as dist
 
-from roost.algorithm.network import tune_cpu_allocator
+from roost.machine import available_cores, tune_cpu_allocator
 
 
 @dataclass(frozen=True)
@@ -65,8 +65,7 @@ def join(cluster: Cluster) -> None:
     if cluster.device.type == "cuda":
         torch.cuda.set_device(cluster.device)
     else:
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-        torch.set_num_threads(max(1, cores // cluster.machine_processes))
+        torch.set_num_threads(max(1, available_cores() // cluster.machine_processes))
         tune_cpu_allocator()
     if cluster.distributed and not dist.is_initialized():
         dist.init_process_group("nccl" if cluster.device.type == "cuda" else "gloo")

@@ -22,9 +22,10 @@ import torch
 from roost.algorithm import cluster as clusters
 from roost.algorithm.hyperparameters import Hyperparameters, parse_hyperparameters, summary_lines
 from roost.algorithm.job_directory import JobDirectory
+from roost.algorithm.sagemaker_log import setup_logging
 from roost.algorithm.training import StopRequested, train
-from roost.algorithm.training_log import setup_logging
 from roost.errors import UserError
+from roost.machine import available_cores
 
 STOPPED_EXIT = 143  # 128 + SIGTERM, as a process ended by it
 
@@ -105,7 +106,7 @@ def _launch(job: JobDirectory, processes: int, hosts: int, stop_flag: list[bool]
 
 def _devices() -> str:
     gpus = torch.cuda.device_count()
-    return f"{gpus} GPU(s): {torch.cuda.get_device_name(0)}" if gpus else f"CPU, {os.cpu_count()} cores"
+    return f"{gpus} GPU(s): {torch.cuda.get_device_name(0)}" if gpus else f"CPU, {available_cores()} cores"
 
 
 def run(ml_dir: Path) -> int:

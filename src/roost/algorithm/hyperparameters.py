@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
+from roost.algorithm.resnet_layout import IMAGENET_DEPTHS, NUM_LAYERS, SMALL_IMAGE_DEPTHS
 from roost.errors import UserError
 
 
@@ -91,10 +92,6 @@ def _epoch_steps(value: Any) -> tuple[int, ...]:
     return steps
 
 
-def _num_layers(value: Any) -> int:
-    return int(_one_of(*(str(n) for n in NUM_LAYERS))(value))
-
-
 def _top_k(value: Any) -> int:
     k = _positive_int(value)
     if k < 2:
@@ -102,14 +99,26 @@ def _top_k(value: Any) -> int:
     return k
 
 
-NUM_LAYERS = (18, 34, 50, 101, 152, 200, 20, 32, 44, 56, 110)
-SMALL_IMAGE_LAYERS = (20, 32, 44, 56, 110)
 AUGMENTATION_TYPES = ("crop", "crop_color", "crop_color_transform")
 OPTIMIZERS = ("sgd", "adam", "rmsprop", "nag")
+KV_STORES = ("dist_sync", "dist_async", "device", "local")
+PRECISION_DTYPES = ("float32", "float16")
 
 
 def _choices(values: tuple[object, ...]) -> str:
     return ", ".join(f"'{v}'" for v in values)
+
+
+def _choice(values: tuple[str, ...], optional: bool = False) -> Any:
+    """A hyperparameter taking one of `values`, each list written once: the type, the check, the message."""
+    kind: Any = Literal[values]  # type: ignore[valid-type]
+    return Annotated[
+        kind | None if optional else kind, BeforeValidator(_one_of(*values)), Expects(_choices(values))
+    ]
+
+
+def _num_layers(value: Any) -> int:
+    return int(_one_of(*(str(n) for n in NUM_LAYERS))(value))
 
 
 _POSITIVE = Expects(f"a string which matches the pattern '{_INT_PATTERN}'; or an integer greater than 0")
@@ -129,11 +138,7 @@ class Hyperparameters(BaseModel):
 
     num_classes: PositiveInt
     num_training_samples: PositiveInt
-    augmentation_type: Annotated[
-        Literal["crop", "crop_color", "crop_color_transform"] | None,
-        BeforeValidator(_one_of(*AUGMENTATION_TYPES)),
-        Expects(_choices(AUGMENTATION_TYPES)),
-    ] = None
+    augmentation_type: _choice(AUGMENTATION_TYPES, optional=True) = None
     beta_1: UnitFloat = 0.9
     beta_2: UnitFloat = 0.999
     checkpoint_frequency: OptionalPositiveInt = None
@@ -151,11 +156,7 @@ class Hyperparameters(BaseModel):
         BeforeValidator(_image_shape),
         Expects(f"a string which matches the pattern '{_SHAPE_PATTERN}'"),
     ] = (3, 224, 224)
-    kv_store: Annotated[
-        Literal["device", "local", "dist_sync", "dist_async"] | None,
-        BeforeValidator(_one_of("device", "local", "dist_sync", "dist_async")),
-        Expects(_choices(("dist_sync", "dist_async", "device", "local"))),
-    ] = None
+    kv_store: _choice(KV_STORES, optional=True) = None
     learning_rate: UnitFloat = 0.1
     lr_scheduler_factor: UnitFloat = 0.1
     lr_scheduler_step: Annotated[
@@ -167,16 +168,8 @@ class Hyperparameters(BaseModel):
     momentum: UnitFloat = 0.9
     multi_label: Flag = 0
     num_layers: Annotated[int, BeforeValidator(_num_layers), Expects(_choices(NUM_LAYERS))] = 152
-    optimizer: Annotated[
-        Literal["sgd", "adam", "rmsprop", "nag"],
-        BeforeValidator(_one_of(*OPTIMIZERS)),
-        Expects(_choices(OPTIMIZERS)),
-    ] = "sgd"
-    precision_dtype: Annotated[
-        Literal["float32", "float16"],
-        BeforeValidator(_one_of("float32", "float16")),
-        Expects("'float32', 'float16'"),
-    ] = "float32"
+    optimizer: _choice(OPTIMIZERS) = "sgd"
+    precision_dtype: _choice(PRECISION_DTYPES) = "float32"
     resize: OptionalPositiveInt = None
     top_k: Annotated[
         int | None,
@@ -197,12 +190,12 @@ class Hyperparameters(BaseModel):
                 "(caused by ValidationError)",
                 {"value": self.checkpoint_frequency, "epochs": self.epochs},
             )
-        if self.use_pretrained_model and self.num_layers in SMALL_IMAGE_LAYERS:
+        if self.use_pretrained_model and self.num_layers in SMALL_IMAGE_DEPTHS:
             raise PydanticCustomError(
                 "sagemaker_relation",
-                "Customer Error: use_pretrained_model=1 needs num_layers in 18, 34, 50, 101, 152, 200: "
+                "Customer Error: use_pretrained_model=1 needs num_layers in {depths}: "
                 "there are no pretrained models for {layers} layers (caused by ValidationError)",
-                {"layers": self.num_layers},
+                {"layers": self.num_layers, "depths": ", ".join(map(str, IMAGENET_DEPTHS))},
             )
         return self
 

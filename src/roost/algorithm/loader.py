@@ -18,9 +18,11 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from roost.algorithm.augmentation import Augmentation, DecodeError, decode, transform
+from roost.algorithm.augmentation import Augmentation, transform
 from roost.algorithm.samples import SampleIndex, Source
-from roost.recordio import RecordIOError, RecordReader, unpack
+from roost.formats.image import DecodeError, decode
+from roost.formats.recordio import RecordIOError, RecordReader, unpack
+from roost.machine import available_cores
 
 Key = tuple[int, int]  # (sample, epoch): the epoch seeds the sample's augmentation draws
 
@@ -156,7 +158,7 @@ def _quiet_worker(_: int) -> None:
 
 def loader_workers(ranks_on_this_machine: int, on_gpu: bool) -> int:
     """Decoding processes per rank: a share of the cores on GPU; on CPU one, as compute needs the rest."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    cores = available_cores()
     if not on_gpu:
         return 1 if cores > 1 else 0
     return max(1, min(8, cores // ranks_on_this_machine - 1))

@@ -25,7 +25,8 @@ import numpy as np
 
 from roost.algorithm.hyperparameters import Hyperparameters
 from roost.algorithm.mxnet_format import load_into, load_params, save_params, write_model_shapes, write_symbol
-from roost.algorithm.network import IMAGENET_UNITS, ResNet, build_network
+from roost.algorithm.network import ResNet, build_network
+from roost.algorithm.resnet_layout import IMAGENET_UNITS
 from roost.atomic_file import write_text_atomically
 from roost.errors import UserError
 

@@ -22,7 +22,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from roost.algorithm.network import ResNet, ResNetSpec, fixed_gamma_names, is_aux, torch_names
+from roost.algorithm.network import ResNet, fixed_gamma_names, is_aux, torch_names
+from roost.algorithm.resnet_layout import ResNetSpec
 from roost.atomic_file import write_atomically
 from roost.errors import UserError
 

@@ -24,8 +24,6 @@ from torch.optim import Optimizer
 from roost.algorithm.network import mxnet_name
 from roost.errors import UserError
 
-OPTIMIZERS = ("sgd", "nag", "adam", "rmsprop")
-
 
 def decays(name: str) -> bool:
     """MXNet's rule (`Optimizer.set_wd_mult`): weight decay only for `*_weight` and `*_gamma`."""
@@ -179,12 +177,11 @@ def build_optimizer(
     gradient if given one, but SageMaker documents `weight_decay` as sgd/nag-only, so we follow that.
     """
     named = [(n, p) for n, p in named_parameters if p.requires_grad]
-    if name == "adam":
-        return MXNetAdam([p for _, p in named], learning_rate, beta_1, beta_2, eps)
-    if name == "rmsprop":
-        return MXNetRMSProp([p for _, p in named], learning_rate, gamma, eps)
-    if name not in ("sgd", "nag"):
-        raise UserError(f"unknown optimizer {name!r}: use one of {', '.join(OPTIMIZERS)}")
+    if name not in _DECAYING and name not in _PLAIN:
+        raise UserError(f"unknown optimizer {name!r}: use one of {', '.join([*_DECAYING, *_PLAIN])}")
+    if name in _PLAIN:
+        settings = {"lr": learning_rate, "beta_1": beta_1, "beta_2": beta_2, "eps": eps, "gamma": gamma}
+        return _PLAIN[name]([p for _, p in named], **settings)
     decay = [p for n, p in named if decays(_mxnet_param_name(n))]
     keep = [p for n, p in named if not decays(_mxnet_param_name(n))]
     groups = [
@@ -192,5 +189,13 @@ def build_optimizer(
         for params, wd in ((decay, weight_decay), (keep, 0.0))
         if params
     ]
-    cls = MXNetSGD if name == "sgd" else MXNetNAG
-    return cls(groups, learning_rate, momentum, weight_decay)
+    return _DECAYING[name](groups, learning_rate, momentum, weight_decay)
+
+
+# The optimizer hyperparameter's values: those with weight decay on *_weight and *_gamma, and the others.
+_DECAYING: dict[str, type[_MXNetOptimizer]] = {"sgd": MXNetSGD, "nag": MXNetNAG}
+_PLAIN: dict[str, Callable[..., Optimizer]] = {
+    "adam": lambda params, lr, beta_1, beta_2, eps, gamma: MXNetAdam(params, lr, beta_1, beta_2, eps),
+    "rmsprop": lambda params, lr, beta_1, beta_2, eps, gamma: MXNetRMSProp(params, lr, gamma, eps),
+}
+OPTIMIZERS = (*_DECAYING, *_PLAIN)

@@ -18,9 +18,9 @@ import numpy as np
 
 from roost.algorithm.channel import Channel, ChannelKind
 from roost.errors import UserError
-from roost.prep.image_list import read_list
-from roost.recordio import RecordIOError, RecordReader, scan_offsets, unpack
-from roost.recordio.header import IR_SIZE
+from roost.formats.image_list import read_list
+from roost.formats.recordio import RecordIOError, RecordReader, scan_offsets, unpack
+from roost.formats.recordio.header import IR_SIZE
 
 log = logging.getLogger("roost.algorithm")
 
@@ -199,7 +199,7 @@ def _index_manifest(builder: _Builder) -> None:
 def _index_images(builder: _Builder) -> list[str] | None:
     (lst,) = builder.channel.files
     root = builder.channel.root
-    entries = list(read_list(lst))
+    entries = read_list(lst, builder.skipped)
     for entry in entries:
         path = root / entry.path
         if not path.is_file():
@@ -237,7 +237,7 @@ def _names_from_lists(builder: _Builder) -> list[str] | None:
         lst = path.with_suffix(".lst")
         if not lst.is_file():
             return None
-        for entry in read_list(lst):
+        for entry in read_list(lst, []):  # a list that does not parse names no classes
             if entry.index not in by_id or np.any(by_id[entry.index] != entry.labels[0]):
                 return None  # a list that does not describe these records (it happens)
             labelled.append((entry.labels[0], entry.path))

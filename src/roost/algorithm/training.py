@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 
 from roost.algorithm import model_artifact, resume
+from roost.algorithm.accuracy import Accuracy
 from roost.algorithm.augmentation import Augmentation
 from roost.algorithm.channel import resolve_channel
 from roost.algorithm.cluster import Cluster
@@ -31,7 +32,6 @@ from roost.algorithm.loader import (
     make_loader,
 )
 from roost.algorithm.lr_schedule import MultiFactorSchedule, epoch_size
-from roost.algorithm.metrics import Accuracy
 from roost.algorithm.model_selection import Selection, after_validation
 from roost.algorithm.network import build_network, initialize
 from roost.algorithm.optimizers import build_optimizer

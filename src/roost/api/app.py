@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from roost.api import console, logs_ops, sagemaker_ops
+from roost.api import console, log_operations, training_job_operations
 from roost.platform.errors import (
     InvalidLogParameter,
     InvalidRequest,
@@ -30,14 +30,16 @@ from roost.platform.errors import (
     JobNotFound,
     LogResourceNotFound,
 )
-from roost.platform.training_jobs import DEFAULT_REGION, TrainingJobs
+from roost.platform.services import Platform
+from roost.platform.training_jobs import DEFAULT_REGION
 
 MAX_BODY_BYTES = 1_048_576
 CONTENT_TYPE = "application/x-amz-json-1.1"
-Operation = Callable[[TrainingJobs, dict[str, Any], str], dict[str, Any]]
+Operation = Callable[[Platform, dict[str, Any], str], dict[str, Any]]
+# X-Amz-Target prefix -> operation name -> handler; each resource's module brings its own table.
 SERVICES: dict[str, dict[str, Operation]] = {
-    "SageMaker": sagemaker_ops.OPERATIONS,
-    "Logs_20140328": logs_ops.OPERATIONS,
+    "SageMaker": {**training_job_operations.OPERATIONS},
+    "Logs_20140328": {**log_operations.OPERATIONS},
 }
 ERROR_CODES: dict[type[Exception], str] = {
     InvalidRequest: "ValidationException",
@@ -77,8 +79,8 @@ async def _body(request: Request) -> bytes | None:
     return b"".join(chunks)
 
 
-def create_app(jobs: TrainingJobs, *, run_jobs: bool = True) -> Starlette:
-    """The app over `jobs`; with run_jobs, its lifespan recovers, starts and finally stops the runner."""
+def create_app(platform: Platform, *, run_jobs: bool = True) -> Starlette:
+    """The app over `platform`; with run_jobs, its lifespan starts the platform and finally closes it."""
 
     async def call(request: Request) -> Response:
         target = request.headers.get("x-amz-target", "")
@@ -100,7 +102,7 @@ def create_app(jobs: TrainingJobs, *, run_jobs: bool = True) -> Starlette:
         found = _REGION.search(request.headers.get("authorization", ""))
         region = found.group(1) if found else DEFAULT_REGION
         try:
-            return _response(200, await run_in_threadpool(operation, jobs, payload, region))
+            return _response(200, await run_in_threadpool(operation, platform, payload, region))
         except tuple(ERROR_CODES) as error:
             code = next(c for kind, c in ERROR_CODES.items() if isinstance(error, kind))
             return aws_error(400, code, str(error))
@@ -111,15 +113,14 @@ def create_app(jobs: TrainingJobs, *, run_jobs: bool = True) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if run_jobs:
-            jobs.runner.recover()
-            jobs.runner.start()
+            platform.start()
         yield
         if run_jobs:
-            await run_in_threadpool(jobs.runner.close)
+            await run_in_threadpool(platform.close)
 
     routes = [
         Route("/", call, methods=["POST"]),
-        Route("/", console.job_list(jobs), methods=["GET"]),
-        Route("/jobs/{name}", console.job_page(jobs), methods=["GET"]),
+        Route("/", console.job_list(platform.training_jobs), methods=["GET"]),
+        Route("/jobs/{name}", console.job_page(platform.training_jobs), methods=["GET"]),
     ]
     return Starlette(routes=routes, lifespan=lifespan)

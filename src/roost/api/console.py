@@ -13,9 +13,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from roost.platform.metrics import accuracy_by_epoch
 from roost.platform.store import JobQuery, JobRecord
 from roost.platform.training_jobs import TrainingJobs
+from roost.platform.training_metrics import accuracy_by_epoch
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 _STYLE = """

@@ -22,8 +22,8 @@ COMMANDS: dict[str, str] = {
     "train": "train",
     "plot": "plot",
     "predict": "predict",
-    "serve": "serve",
-    "server": "server",
+    "serve": "model_server",
+    "server": "platform_server",
     "jobs": "jobs",
     "logs": "logs",
     "algorithm": "algorithm",
@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as error:
         from rich.markup import escape
 
-        from roost.terminal import console
+        from roost.cli.terminal import console
 
         console.print(f"[bold red]error:[/bold red] {escape(str(error))}", soft_wrap=True)
         return 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from roost.cli.serve import add_serving_arguments, serve_model
+from roost.cli.model_server import add_serving_arguments, serve_model
 
 HELP = "run the algorithm itself on a job directory laid out like SageMaker's /opt/ml (train, serve)"
 

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from roost.prep.pack import PackOptions, PackResult
 
 HELP = "make .lst image lists from class folders, or pack them into .rec/.idx (MXNet im2rec's options)"
 
@@ -58,9 +62,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _make_lists(args: argparse.Namespace) -> int:
+    from roost.cli.terminal import console
     from roost.errors import UserError
-    from roost.prep.image_list import list_images, split_lists, write_list
-    from roost.terminal import console
+    from roost.formats.image_list import write_list
+    from roost.prep.make_lists import list_images, split_lists
 
     if args.chunks < 1:
         raise UserError(f"--chunks must be at least 1, got {args.chunks}")
@@ -85,9 +90,9 @@ def _make_lists(args: argparse.Namespace) -> int:
 
 
 def _pack(args: argparse.Namespace) -> int:
+    from roost.cli.terminal import console
     from roost.errors import UserError
-    from roost.prep.pack import PackOptions, lists_for_prefix, pack_list
-    from roost.terminal import console
+    from roost.prep.pack import PackOptions, lists_for_prefix
 
     root = Path(args.root).absolute()
     if not root.is_dir():
@@ -104,10 +109,24 @@ def _pack(args: argparse.Namespace) -> int:
     )
     for lst in lists_for_prefix(args.prefix):
         console.print(f"Creating .rec file from {lst} in {lst.parent}")
-        result = pack_list(lst, options, workers=args.num_thread)
+        result = pack_with_progress(lst, options, workers=args.num_thread)
         skipped = f", {len(result.skipped)} skipped" if result.skipped else ""
         console.print(f"wrote {result.rec} and {result.idx.name} ({result.written} records{skipped})")
     return 0
+
+
+def pack_with_progress(lst: Path, options: PackOptions, workers: int = 1) -> PackResult:
+    """Pack one list with a progress bar, warning about each line and image left out."""
+    from roost.cli.terminal import progress_callback, warn
+    from roost.prep.pack import pack_list
+
+    with progress_callback(f"packing {lst.name}", "images") as on_progress:
+        result = pack_list(lst, options, workers, on_progress)
+    for problem in result.list_problems:
+        warn(problem)
+    for skipped in result.skipped:
+        warn(f"skipped {skipped}")
+    return result
 
 
 def run(args: argparse.Namespace) -> int:

@@ -22,12 +22,14 @@ def run(args: argparse.Namespace) -> int:
     from rich.markup import escape
     from rich.table import Table
 
+    from roost.cli.terminal import progress_callback
     from roost.prep.inspection import inspect_rec
 
     out = Console(highlight=False)
     failed = False
     for path in args.files:
-        summary = inspect_rec(path, decode=args.decode)
+        with progress_callback(f"reading {path}", "records", transient=True) as on_progress:
+            summary = inspect_rec(path, decode=args.decode, on_progress=on_progress)
         failed |= summary.problem is not None
         if args.json:
             print(json.dumps(summary.as_json()))

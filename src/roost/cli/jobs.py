@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from roost.api.client import DEFAULT_ENDPOINT
+from roost.cli.api_client import DEFAULT_ENDPOINT
 
 HELP = "list the roost server's training jobs, describe one, or stop one"
 
@@ -38,7 +38,7 @@ def _list(sagemaker: Any, args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from roost.api.client import call
+    from roost.cli.api_client import call
 
     filters = {"StatusEquals": args.status} if args.status else {}
     if args.name_contains:
@@ -109,9 +109,9 @@ def _describe(job: dict) -> None:
 def run(args: argparse.Namespace) -> int:
     import json
 
-    from roost.api.client import call, client
+    from roost.cli.api_client import call, client
+    from roost.cli.terminal import console
     from roost.errors import UserError
-    from roost.terminal import console
 
     sagemaker = client("sagemaker", args.endpoint_url)
     if args.action == "list":

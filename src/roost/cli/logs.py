@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from roost.api.client import DEFAULT_ENDPOINT
+from roost.cli.api_client import DEFAULT_ENDPOINT
 
 HELP = "print a training job's log (--follow: keep printing until the job ends)"
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"
@@ -23,8 +23,8 @@ def run(args: argparse.Namespace) -> int:
 
     from rich.markup import escape
 
-    from roost.api.client import call, client
-    from roost.terminal import console
+    from roost.cli.api_client import call, client
+    from roost.cli.terminal import console
 
     sagemaker, logs = client("sagemaker", args.endpoint_url), client("logs", args.endpoint_url)
     tokens: dict[str, str | None] = {}

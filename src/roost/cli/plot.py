@@ -22,8 +22,8 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from roost.accuracy_plot import plot, read_curve
-    from roost.terminal import console
+    from roost.cli.accuracy_plot import plot, read_curve
+    from roost.cli.terminal import console
 
     curve = read_curve(args.source)
     table = Table("epoch", "train accuracy", "validation accuracy")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import sys
 from collections import Counter
 from collections.abc import Iterator
@@ -53,9 +52,9 @@ def load(args: argparse.Namespace) -> tuple[Predictor, Preprocessor]:
     """The model and the preparation its options ask for; says on stderr what was loaded."""
     from rich.markup import escape
 
+    from roost.cli.terminal import console
     from roost.inference.predictor import Predictor
     from roost.inference.preprocess import Preprocessor
-    from roost.terminal import console
 
     predictor = Predictor.load(args.model, multi_label=True if args.multi_label else None)
     resize = args.resize if args.resize is not None or not args.crop else predictor.resize
@@ -125,11 +124,12 @@ def _predictions(
     """(file, probabilities) in order; images are decoded on threads while the previous batch runs."""
     import numpy as np
 
+    from roost.cli.terminal import warn
     from roost.inference.preprocess import ImageError
-    from roost.terminal import warn
+    from roost.machine import available_cores
 
     chunks = [files[i : i + BATCH_SIZE] for i in range(0, len(files), BATCH_SIZE)]
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+    with ThreadPoolExecutor(max_workers=available_cores()) as pool:
 
         def submit(chunk: list[Path]) -> list[Future[np.ndarray]]:
             return [pool.submit(_prepare, preprocessor, path) for path in chunk]
@@ -176,7 +176,7 @@ def _write_lines(
     predictor: Predictor, preprocessor: Preprocessor, files: list[Path], out: TextIO, show_bar: bool
 ) -> tuple[Counter[int], list[str]]:
     """JSON lines for every image; the count of images per most probable class; the files skipped."""
-    from roost.terminal import progress_bar
+    from roost.cli.terminal import progress_bar
 
     tally: Counter[int] = Counter()
     failed: list[str] = []
@@ -194,8 +194,8 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
+    from roost.cli.terminal import console
     from roost.errors import UserError
-    from roost.terminal import console
 
     if args.top_k < 1:
         raise UserError(f"--top-k must be at least 1, got {args.top_k}")

@@ -23,14 +23,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from rich.markup import escape
 
-    from roost.accuracy_plot import plot, read_curve
+    from roost.cli.accuracy_plot import plot, read_curve
+    from roost.cli.im2rec import pack_with_progress
+    from roost.cli.terminal import console
     from roost.cli.train import train_in_foreground
     from roost.errors import UserError
+    from roost.formats.image_list import write_list
     from roost.platform.foreground import build_request, default_job_name
-    from roost.prep.image_list import list_images, split_lists, write_list
-    from roost.prep.pack import PackOptions, pack_list
+    from roost.prep.make_lists import list_images, split_lists
+    from roost.prep.pack import PackOptions
     from roost.prep.sample import CLASSES, write_sample
-    from roost.terminal import console
 
     if args.per_class < 8 or args.epochs < 1:
         raise UserError("--per-class must be at least 8 and --epochs at least 1")
@@ -49,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     train_count = len(lists[str(data / "sample_train.lst")])
     console.print(f"$ roost im2rec --resize 72 {data / 'sample'} {photos}")
     for name in lists:
-        pack_list(Path(name), PackOptions(root=photos, resize=72))
+        pack_with_progress(Path(name), PackOptions(root=photos, resize=72))
 
     console.rule("[bold]Lab 2[/bold]: a training job of the image-classification algorithm")
     hyperparameters = {

@@ -6,11 +6,12 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from roost.platform.defaults import DEFAULT_STATE_DIR
+
 if TYPE_CHECKING:
     from roost.platform.foreground import JobResult
 
 HELP = "train a model now, in the foreground (the same request as aws sagemaker create-training-job)"
-DEFAULT_STATE_DIR = Path.home() / ".roost"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -125,11 +126,11 @@ def train_in_foreground(
     from rich.markup import escape
 
     from roost.algorithm.hyperparameters import parse_hyperparameters
+    from roost.cli.terminal import progress_bar
     from roost.errors import UserError
     from roost.platform.errors import InvalidRequest
     from roost.platform.foreground import default_job_name, run_training_job
-    from roost.platform.metrics import EPOCH_DONE, METRIC_DEFINITIONS
-    from roost.terminal import progress_bar
+    from roost.platform.training_metrics import EPOCH_DONE, METRIC_DEFINITIONS
 
     request.setdefault("TrainingJobName", default_job_name())
     try:
@@ -163,7 +164,7 @@ def train_in_foreground(
 def run(args: argparse.Namespace) -> int:
     from rich.markup import escape
 
-    from roost.terminal import console
+    from roost.cli.terminal import console
 
     try:
         result = train_in_foreground(

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from roost.errors import UserError
-from roost.platform.runner import ALGORITHM_COMMAND, STOP_GRACE_S
+from roost.platform.defaults import STOP_GRACE_S
+from roost.platform.runner import ALGORITHM_COMMAND
 from roost.platform.storage import Storage
 from roost.platform.training_jobs import TrainingJobs
 

@@ -11,6 +11,8 @@ import os
 import shutil
 import subprocess
 
+from roost.machine import available_cores
+
 
 @functools.cache
 def local_devices() -> str:
@@ -19,8 +21,7 @@ def local_devices() -> str:
     if gpus:
         kinds = ", ".join(sorted(set(gpus)))
         return f"{len(gpus)} GPU{'s' if len(gpus) > 1 else ''} ({kinds})"
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return f"CPU ({cores} cores)"
+    return f"CPU ({available_cores()} cores)"
 
 
 def _gpu_names() -> list[str]:

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 
-from roost.algorithm.hyperparameters import HyperparameterError, Hyperparameters, parse_hyperparameters
+from roost.algorithm.hyperparameters import HyperparameterError, parse_hyperparameters
 from roost.platform.errors import InvalidRequest
 from roost.platform.service_model import enum
 
@@ -94,10 +94,6 @@ class CreateTrainingJobRequest(_Shape):
     StoppingCondition: StoppingSpec = StoppingSpec()
     Environment: Annotated[dict[str, str], Field(max_length=100)] = {}
     CheckpointConfig: CheckpointSpec | None = None
-
-    @property
-    def hyperparameters(self) -> Hyperparameters:
-        return parse_hyperparameters(self.HyperParameters)
 
 
 def _camel(name: str) -> str:

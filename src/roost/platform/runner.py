@@ -21,15 +21,15 @@ from pathlib import Path
 from botocore.exceptions import BotoCoreError, ClientError
 
 from roost.errors import UserError
-from roost.platform.job_directory import JobDirectory
+from roost.platform.defaults import STOP_GRACE_S
+from roost.platform.job_workspace import JobDirectory
 from roost.platform.log_stream import LogStreamWriter
-from roost.platform.metrics import MetricTracker
 from roost.platform.request import CreateTrainingJobRequest
 from roost.platform.storage import Storage, join
 from roost.platform.store import JobRecord, Store
+from roost.platform.training_metrics import MetricTracker
 
 ALGORITHM_COMMAND = (sys.executable, "-m", "roost", "algorithm", "train", "--ml-dir")
-STOP_GRACE_S = 120.0  # SageMaker's: SIGTERM, then SIGKILL 120 s later (spec §6.3)
 
 LineCallback = Callable[[str, str], None]
 

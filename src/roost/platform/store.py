@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from roost.platform.errors import JobExists
-
-TERMINAL_STATUSES = ("Completed", "Failed", "Stopped")
+from roost.platform.lifecycle import TERMINAL_JOB_STATUSES as TERMINAL_STATUSES
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -140,7 +139,13 @@ class Store:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
-        self._connection().executescript(_SCHEMA)  # executescript runs in a transaction of its own
+        self.ensure_schema(_SCHEMA)
+
+    def ensure_schema(self, sql: str) -> None:
+        """Create the tables and indexes of `sql` (CREATE ... IF NOT EXISTS) where they are missing.
+
+        Each resource's module keeps its own tables' schema and calls this once."""
+        self._connection().executescript(sql)  # executescript runs in a transaction of its own
 
     def _connection(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
@@ -154,7 +159,8 @@ class Store:
         return db
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction (BEGIN IMMEDIATE): committed at the end, rolled back on any error."""
         db = self._connection()
         db.execute("BEGIN IMMEDIATE")
         try:
@@ -164,7 +170,7 @@ class Store:
             raise
         db.execute("COMMIT")
 
-    def _read(self, sql: str, parameters: Sequence[Any] = ()) -> list[sqlite3.Row]:
+    def read(self, sql: str, parameters: Sequence[Any] = ()) -> list[sqlite3.Row]:
         return self._connection().execute(sql, parameters).fetchall()
 
     # -- jobs --------------------------------------------------------------------------------------------
@@ -172,7 +178,7 @@ class Store:
     def create(self, record: JobRecord) -> None:
         row = _to_row(record)
         try:
-            with self._write() as db:
+            with self.write() as db:
                 db.execute(
                     f"INSERT INTO jobs ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})",
                     list(row.values()),
@@ -186,7 +192,7 @@ class Store:
             ) from None
 
     def get(self, name: str) -> JobRecord | None:
-        rows = self._read("SELECT * FROM jobs WHERE name = ?", (name,))
+        rows = self.read("SELECT * FROM jobs WHERE name = ?", (name,))
         return _from_row(rows[0]) if rows else None
 
     def query(self, query: JobQuery) -> list[JobRecord]:
@@ -213,10 +219,10 @@ class Store:
             f"SELECT * FROM jobs {'WHERE ' + ' AND '.join(where) if where else ''} "
             f"ORDER BY {column} {direction}, name {direction} LIMIT ?"
         )
-        return [_from_row(row) for row in self._read(sql, [*parameters, query.limit])]
+        return [_from_row(row) for row in self.read(sql, [*parameters, query.limit])]
 
     def unfinished(self) -> list[JobRecord]:
-        rows = self._read(
+        rows = self.read(
             "SELECT * FROM jobs WHERE status NOT IN (?, ?, ?) ORDER BY creation_time", TERMINAL_STATUSES
         )
         return [_from_row(row) for row in rows]
@@ -236,7 +242,7 @@ class Store:
 
         The previous secondary status gets its EndTime; other columns (failure_reason, ...) change with it.
         """
-        with self._write() as db:
+        with self.write() as db:
             rows = db.execute("SELECT * FROM jobs WHERE name = ?", (name,)).fetchall()
             if not rows:
                 return None
@@ -273,14 +279,14 @@ class Store:
     def update(self, name: str, **changes: Any) -> None:
         """Change columns that are not a state change (the process id, metrics seen so far)."""
         values = [json.dumps(v) if k in _JSON_COLUMNS else v for k, v in changes.items()]
-        with self._write() as db:
+        with self.write() as db:
             assignments = ", ".join(f"{k} = ?" for k in changes)
             db.execute(f"UPDATE jobs SET {assignments} WHERE name = ?", [*values, name])
 
     # -- log streams -------------------------------------------------------------------------------------
 
     def create_stream(self, name: str, job_name: str, creation_time_ms: int) -> None:
-        with self._write() as db:
+        with self.write() as db:
             db.execute(
                 "INSERT INTO log_streams (name, job_name, creation_time) VALUES (?, ?, ?)",
                 (name, job_name, creation_time_ms),
@@ -290,7 +296,7 @@ class Store:
         """Append (timestamp ms, message) events to a stream, in order, in one transaction."""
         if not events:
             return
-        with self._write() as db:
+        with self.write() as db:
             db.executemany(
                 "INSERT INTO log_events (stream, timestamp, ingestion_time, message) VALUES (?, ?, ?, ?)",
                 [(stream, timestamp, ingestion_time_ms, message) for timestamp, message in events],
@@ -310,12 +316,12 @@ class Store:
 
     def streams(self, prefix: str = "", order_by_last_event: bool = False) -> list[sqlite3.Row]:
         order = "coalesce(last_event_timestamp, creation_time), name" if order_by_last_event else "name"
-        return self._read(
+        return self.read(
             f"SELECT * FROM log_streams WHERE substr(name, 1, ?) = ? ORDER BY {order}", (len(prefix), prefix)
         )
 
     def stream_exists(self, name: str) -> bool:
-        return bool(self._read("SELECT 1 FROM log_streams WHERE name = ?", (name,)))
+        return bool(self.read("SELECT 1 FROM log_streams WHERE name = ?", (name,)))
 
     def events(
         self,
@@ -340,7 +346,7 @@ class Store:
             if value is not None:
                 where.append(clause)
                 parameters.append(value)
-        rows = self._read(
+        rows = self.read(
             f"SELECT * FROM log_events WHERE {' AND '.join(where)} "
             f"ORDER BY id {'DESC' if newest_first else 'ASC'} LIMIT ?",
             [*parameters, limit],

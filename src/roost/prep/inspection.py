@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,8 +11,10 @@ import cv2
 import numpy as np
 
 from roost.errors import UserError
-from roost.recordio import RecordReader, index_path_for, read_index, scan_offsets, unpack
-from roost.terminal import progress_bar
+from roost.formats.recordio import RecordReader, index_path_for, read_index, scan_offsets, unpack
+
+# (records read, records in the file or None when unknown): called after each record.
+ProgressCallback = Callable[[int, int | None], None]
 
 
 @dataclass
@@ -70,7 +73,9 @@ def _check_index(summary: RecordSummary, offsets: list[int]) -> None:
         summary.index_status = f"inconsistent: {len(indexed)} entries for {len(offsets)} records"
 
 
-def inspect_rec(path: str | Path, decode: bool = True) -> RecordSummary:
+def inspect_rec(
+    path: str | Path, decode: bool = True, on_progress: ProgressCallback | None = None
+) -> RecordSummary:
     """Walk every record once; stop counting at the first problem and report it."""
     path = Path(path)
     if not path.is_file():
@@ -82,8 +87,7 @@ def inspect_rec(path: str | Path, decode: bool = True) -> RecordSummary:
         summary.problem = str(error)
         offsets = []
     _check_index(summary, offsets)
-    with RecordReader(path, index=False) as reader, progress_bar("records", transient=True) as bar:
-        task = bar.add_task(f"reading {path.name}", total=len(offsets) or None)
+    with RecordReader(path, index=False) as reader:
         try:
             for offset, record in reader.scan():
                 try:
@@ -104,7 +108,8 @@ def inspect_rec(path: str | Path, decode: bool = True) -> RecordSummary:
                     channels = 1 if image.ndim == 2 else image.shape[2]
                     summary.image_sizes[f"{image.shape[1]}x{image.shape[0]}x{channels}"] += 1
                 summary.records += 1
-                bar.advance(task)
+                if on_progress is not None:
+                    on_progress(summary.records, len(offsets) or None)
         except UserError as error:
             summary.problem = summary.problem or str(error)
     return summary

@@ -1,13 +1,14 @@
-"""Packing the images of a `.lst` into `.rec` + `.idx`, as MXNet's `im2rec.py` does (spec §3.4).
+"""Packing the images of a `.lst` into `.rec` + `.idx`, as MXNet's `im2rec.py` does (docs/algorithm.md).
 
 Decode, optional centre crop and resize, and re-encode use OpenCV with MXNet's arithmetic. Images that
-cannot be read are skipped with a warning naming the file, whatever the number of worker processes.
+cannot be read are skipped, whatever the number of worker processes; the result names each one and why,
+and the caller says so (this module never prints).
 """
 
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -16,9 +17,12 @@ import cv2
 import numpy as np
 
 from roost.errors import UserError
-from roost.prep.image_list import ListEntry, read_list
-from roost.recordio import IRHeader, RecordIOError, RecordWriter, pack, pack_img
-from roost.terminal import progress_bar, warn
+from roost.formats.image import resize_short_side
+from roost.formats.image_list import ListEntry, read_list
+from roost.formats.recordio import IRHeader, RecordIOError, RecordWriter, pack, pack_img
+
+# (images done, images in the list): called after each image, for a progress bar.
+ProgressCallback = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
@@ -38,7 +42,8 @@ class PackResult:
     rec: Path
     idx: Path
     written: int
-    skipped: list[str]
+    skipped: list[str]  # "<image path>: <reason>" for each image left out
+    list_problems: list[str]  # malformed .lst lines, each naming the file and line
 
 
 def _square_centre(image: np.ndarray) -> np.ndarray:
@@ -48,14 +53,6 @@ def _square_centre(image: np.ndarray) -> np.ndarray:
         return image[margin : margin + cols, :]
     margin = (cols - rows) // 2
     return image[:, margin : margin + rows]
-
-
-def resize_short_side(image: np.ndarray, size: int) -> np.ndarray:
-    """Shorter side to `size`, longer side `long * size // short` (the arithmetic of im2rec and of
-    ImageRecordIter's `resize`), bilinear."""
-    rows, cols = image.shape[:2]
-    new = (size, rows * size // cols) if rows > cols else (cols * size // rows, size)
-    return image if new == (cols, rows) else cv2.resize(image, new)
 
 
 def encode_entry(entry: ListEntry, options: PackOptions) -> bytes | str:
@@ -90,24 +87,28 @@ def _encoded(entries: Sequence[ListEntry], options: PackOptions, workers: int) -
         yield from pool.imap(encode, entries, chunksize=8)
 
 
-def pack_list(lst: Path, options: PackOptions, workers: int = 1) -> PackResult:
+def pack_list(
+    lst: Path, options: PackOptions, workers: int = 1, on_progress: ProgressCallback | None = None
+) -> PackResult:
     """Write `<lst stem>.rec` and `.idx` beside the list; nothing appears under those names on failure."""
-    entries = list(read_list(lst))
+    list_problems: list[str] = []
+    entries = read_list(lst, list_problems)
     rec, idx = lst.with_suffix(".rec"), lst.with_suffix(".idx")
     skipped: list[str] = []
-    with RecordWriter(rec, idx) as writer, progress_bar("images") as bar:
-        task = bar.add_task(f"packing {lst.name}", total=len(entries))
-        for entry, record in zip(entries, _encoded(entries, options, workers), strict=True):
+    with RecordWriter(rec, idx) as writer:
+        for done, (entry, record) in enumerate(
+            zip(entries, _encoded(entries, options, workers), strict=True), start=1
+        ):
             try:
                 if isinstance(record, str):
                     raise UserError(record)
                 writer.write_idx(entry.index, record)
             except (UserError, RecordIOError) as error:
-                skipped.append(entry.path)
-                warn(f"skipped {options.root / entry.path}: {error}")
-            bar.advance(task)
+                skipped.append(f"{options.root / entry.path}: {error}")
+            if on_progress is not None:
+                on_progress(done, len(entries))
         written = writer.count
-    return PackResult(rec, idx, written, skipped)
+    return PackResult(rec, idx, written, skipped, list_problems)
 
 
 def lists_for_prefix(prefix: str | Path) -> list[Path]:

@@ -2,8 +2,8 @@
 
 import pytest
 
-from roost.prep.image_list import read_list
-from roost.recordio import RecordReader, unpack, unpack_img
+from roost.formats.image_list import read_list
+from roost.formats.recordio import RecordReader, unpack, unpack_img
 
 
 def test_birds8_im2rec_matches_its_lists(shared_data):

@@ -17,8 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from roost.platform.errors import InvalidRequest
 from roost.platform.request import JOB_NAME_PATTERN, validation_message
 from roost.platform.service_model import members
+from roost.platform.services import Platform
 from roost.platform.store import JobQuery, JobRecord
-from roost.platform.training_jobs import TrainingJobs
 
 JobName = Annotated[str, Field(min_length=1, max_length=63, pattern=f"^{JOB_NAME_PATTERN}$")]
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -91,16 +91,16 @@ def describe_response(record: JobRecord) -> dict[str, Any]:
     return response
 
 
-def create_training_job(jobs: TrainingJobs, payload: dict[str, Any], region: str) -> dict[str, Any]:
-    return {"TrainingJobArn": jobs.create(payload, region=region).arn}
+def create_training_job(platform: Platform, payload: dict[str, Any], region: str) -> dict[str, Any]:
+    return {"TrainingJobArn": platform.training_jobs.create(payload, region=region).arn}
 
 
-def describe_training_job(jobs: TrainingJobs, payload: dict[str, Any], region: str) -> dict[str, Any]:
-    return describe_response(jobs.describe(_parse(JobNameInput, payload).TrainingJobName))
+def describe_training_job(platform: Platform, payload: dict[str, Any], region: str) -> dict[str, Any]:
+    return describe_response(platform.training_jobs.describe(_parse(JobNameInput, payload).TrainingJobName))
 
 
-def stop_training_job(jobs: TrainingJobs, payload: dict[str, Any], region: str) -> dict[str, Any]:
-    jobs.stop(_parse(JobNameInput, payload).TrainingJobName)
+def stop_training_job(platform: Platform, payload: dict[str, Any], region: str) -> dict[str, Any]:
+    platform.training_jobs.stop(_parse(JobNameInput, payload).TrainingJobName)
     return {}
 
 
@@ -121,7 +121,7 @@ def _encode_token(value: Any, name: str) -> str:
 _SORT_VALUE = {"Name": "name", "CreationTime": "creation_time", "Status": "status"}
 
 
-def list_training_jobs(jobs: TrainingJobs, payload: dict[str, Any], region: str) -> dict[str, Any]:
+def list_training_jobs(platform: Platform, payload: dict[str, Any], region: str) -> dict[str, Any]:
     given = _parse(ListInput, payload)
     query = JobQuery(
         name_contains=given.NameContains,
@@ -136,7 +136,7 @@ def list_training_jobs(jobs: TrainingJobs, payload: dict[str, Any], region: str)
         # One more than asked: it tells whether there is a next page.
         limit=given.MaxResults + 1,
     )
-    records = jobs.list(query)
+    records = platform.training_jobs.list(query)
     page = records[: given.MaxResults]
     response: dict[str, Any] = {
         "TrainingJobSummaries": [

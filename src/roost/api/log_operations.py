@@ -17,8 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from roost.platform.errors import InvalidLogParameter, LogResourceNotFound
 from roost.platform.log_stream import LOG_GROUP
+from roost.platform.services import Platform
 from roost.platform.store import LogEvent
-from roost.platform.training_jobs import DEFAULT_ACCOUNT, TrainingJobs
+from roost.platform.training_jobs import DEFAULT_ACCOUNT
 
 MAX_RESPONSE_BYTES = 1_048_576  # CloudWatch's page size limit, counting 26 bytes per event
 _EVENT_OVERHEAD = 26
@@ -91,12 +92,14 @@ def _offset(token: str | None) -> int:
         raise InvalidLogParameter("The specified nextToken is invalid.") from None
 
 
-def describe_log_streams(jobs: TrainingJobs, payload: dict[str, Any], region: str) -> dict[str, Any]:
+def describe_log_streams(platform: Platform, payload: dict[str, Any], region: str) -> dict[str, Any]:
     given: DescribeStreamsInput = _parse(DescribeStreamsInput, payload)
     by_time = given.orderBy == "LastEventTime"
     if by_time and given.logStreamNamePrefix:
         raise InvalidLogParameter("Cannot order by LastEventTime with a logStreamNamePrefix.")
-    streams = jobs.store.streams(given.logStreamNamePrefix or "", order_by_last_event=by_time)
+    streams = platform.training_jobs.store.streams(
+        given.logStreamNamePrefix or "", order_by_last_event=by_time
+    )
     if given.descending:
         streams.reverse()
     start = _offset(given.nextToken)
@@ -141,9 +144,9 @@ def _within_size(events: list[LogEvent], newest_first: bool = False) -> list[Log
     return list(reversed(kept)) if newest_first else kept
 
 
-def get_log_events(jobs: TrainingJobs, payload: dict[str, Any], region: str) -> dict[str, Any]:
+def get_log_events(platform: Platform, payload: dict[str, Any], region: str) -> dict[str, Any]:
     given: GetEventsInput = _parse(GetEventsInput, payload)
-    store = jobs.store
+    store = platform.training_jobs.store
     if not store.stream_exists(given.logStreamName):
         raise LogResourceNotFound("The specified log stream does not exist.")
     window = {"start_ms": given.startTime, "end_ms": given.endTime, "limit": given.limit}
@@ -203,11 +206,11 @@ def compile_filter_pattern(pattern: str | None) -> Callable[[str], bool]:
     return matches
 
 
-def filter_log_events(jobs: TrainingJobs, payload: dict[str, Any], region: str) -> dict[str, Any]:
+def filter_log_events(platform: Platform, payload: dict[str, Any], region: str) -> dict[str, Any]:
     given: FilterEventsInput = _parse(FilterEventsInput, payload)
     if given.logStreamNames and given.logStreamNamePrefix:
         raise InvalidLogParameter("logStreamNames and logStreamNamePrefix cannot both be specified")
-    store = jobs.store
+    store = platform.training_jobs.store
     known = [row["name"] for row in store.streams(given.logStreamNamePrefix or "")]
     streams = [name for name in known if given.logStreamNames is None or name in given.logStreamNames]
     matches = compile_filter_pattern(given.filterPattern)

@@ -13,9 +13,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
-from roost.recordio.errors import RecordIOError
-from roost.recordio.framing import HEADER, HEADER_SIZE, MAGIC, MAGIC_BYTES, CFlag, decode_header, padded
-from roost.recordio.index import index_path_for, read_index
+from roost.formats.recordio.errors import RecordIOError
+from roost.formats.recordio.framing import (
+    HEADER,
+    HEADER_SIZE,
+    MAGIC,
+    MAGIC_BYTES,
+    CFlag,
+    decode_header,
+    padded,
+)
+from roost.formats.recordio.index import index_path_for, read_index
 
 # One pread covers a whole record when the index tells its extent and it is no larger than this.
 _PREFETCH_LIMIT = 4 << 20

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
@@ -56,3 +59,17 @@ def progress_bar(unit: str = "it", transient: bool = False) -> Progress:
 
 def warn(message: str) -> None:
     console.print(f"[yellow]warning:[/yellow] {escape(message)}", soft_wrap=True)
+
+
+@contextmanager
+def progress_callback(
+    description: str, unit: str = "it", transient: bool = False
+) -> Iterator[Callable[[int, int | None], None]]:
+    """A progress bar driven by `callback(done, total)`, the form the data layers report progress in."""
+    with progress_bar(unit, transient) as bar:
+        task = bar.add_task(description, total=None)
+
+        def update(done: int, total: int | None) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update

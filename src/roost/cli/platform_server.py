@@ -6,10 +6,10 @@ import argparse
 import os
 from pathlib import Path
 
-from roost.api.client import DEFAULT_PORT
+from roost.cli.api_client import DEFAULT_PORT
+from roost.platform.defaults import DEFAULT_STATE_DIR, STOP_GRACE_S
 
 HELP = "run the training-job server that the AWS CLI, boto3 and the SageMaker SDK talk to (--endpoint-url)"
-DEFAULT_STATE_DIR = Path.home() / ".roost"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -43,18 +43,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--stop-grace-seconds",
         type=float,
-        default=120.0,
-        help="after StopTrainingJob's SIGTERM, SIGKILL this much later (default: SageMaker's 120)",
+        default=STOP_GRACE_S,
+        help="after StopTrainingJob's SIGTERM, SIGKILL this much later (default: SageMaker's %(default)s)",
     )
 
 
 def run(args: argparse.Namespace) -> int:
     from roost.api.app import create_app
+    from roost.cli.terminal import console
     from roost.errors import UserError
-    from roost.http_server import listen, serve
+    from roost.http_listener import listen, serve
+    from roost.platform.services import Platform
     from roost.platform.storage import Storage
-    from roost.platform.training_jobs import TrainingJobs
-    from roost.terminal import console
 
     if args.max_concurrent_jobs < 1:
         raise UserError("--max-concurrent-jobs must be at least 1")
@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
 
         s3 = boto3.client("s3", endpoint_url=args.s3_endpoint_url)
     storage = Storage(args.data_root, confined=True, s3_client=s3)
-    jobs = TrainingJobs.open(
+    platform = Platform.open(
         args.state_dir.expanduser(),
         storage,
         max_concurrent=args.max_concurrent_jobs,
@@ -78,11 +78,13 @@ def run(args: argparse.Namespace) -> int:
     console.print(f"roost server listening on {url}", soft_wrap=True)
     if args.host in ("127.0.0.1", "localhost", "::1"):
         console.print("  bound to this machine only (--host 0.0.0.0 to let other machines in)")
-    console.print(f"  state: {jobs.store.path.parent}   data root (s3://BUCKET/KEY): {storage.data_root}")
+    console.print(
+        f"  state: {args.state_dir.expanduser()}   data root (s3://BUCKET/KEY): {storage.data_root}"
+    )
     if s3 is not None:
         console.print(f"  s3:// URIs go to {args.s3_endpoint_url}")
     console.print(
         f"  try: aws --endpoint-url {url} sagemaker list-training-jobs   |   console: {url}/", soft_wrap=True
     )
-    serve(create_app(jobs), listener)
+    serve(create_app(platform), listener)
     return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from roost.recordio.errors import RecordIOError
+from roost.formats.recordio.errors import RecordIOError
 
 
 def index_path_for(rec_path: str | Path) -> Path:

@@ -1,33 +1,22 @@
-"""`.lst` image lists: made from class folders and read back exactly as MXNet's `tools/im2rec.py` does.
+"""Making `.lst` image lists from class folders, as MXNet's `tools/im2rec.py --list` does.
 
-A line is `index<TAB>label[<TAB>label...]<TAB>relative/path`; labels are written with `%f`. Folders get
-labels in depth-first, sorted walk order, and the list is shuffled with `random.seed(100)`, so the same
-photos give the same `.lst` files as MXNet's tool (spec §3.4).
+Folders get labels in depth-first, sorted walk order, and the list is shuffled with `random.seed(100)`,
+so the same photos give the same `.lst` files as MXNet's tool (docs/algorithm.md, "Lab 1").
 """
 
 from __future__ import annotations
 
 import os
 import random
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from roost.atomic_file import write_text_atomically
 from roost.errors import UserError
-from roost.terminal import warn
+from roost.formats.image_list import ListEntry
 
 DEFAULT_EXTS = (".jpeg", ".jpg", ".png")
 SHUFFLE_SEED = 100
-
-
-@dataclass(frozen=True)
-class ListEntry:
-    """One image of a list: its record id, path relative to the image root, and label(s)."""
-
-    index: int
-    path: str
-    labels: tuple[float, ...]
 
 
 @dataclass(frozen=True)
@@ -67,15 +56,6 @@ def list_images(root: str | Path, recursive: bool, exts: Sequence[str] = DEFAULT
     return ImageListing(entries, classes)
 
 
-def format_line(entry: ListEntry) -> str:
-    return f"{entry.index}\t" + "".join(f"{label:f}\t" for label in entry.labels) + f"{entry.path}\n"
-
-
-def write_list(path: str | Path, entries: Iterable[ListEntry]) -> None:
-    """Write a `.lst` atomically (a reader never sees half a list)."""
-    write_text_atomically(Path(path), "".join(format_line(entry) for entry in entries))
-
-
 def split_lists(
     prefix: str,
     entries: list[ListEntry],
@@ -105,20 +85,3 @@ def split_lists(
             lists[stem + "_val.lst"] = chunk[sep_test + sep :]
         lists[stem + "_train.lst"] = chunk[sep_test : sep_test + sep]
     return lists
-
-
-def read_list(path: str | Path) -> Iterator[ListEntry]:
-    """Entries of a `.lst`; malformed lines are skipped with a warning naming the file and line."""
-    with open(path, encoding="utf-8") as lines:
-        for number, line in enumerate(lines, start=1):
-            fields = [field.strip() for field in line.strip().split("\t")]
-            if len(fields) < 3:
-                warn(
-                    f"{path}, line {number}: skipped: a .lst line needs at least 3 tab-separated fields "
-                    f"(index, label, path), this one has {len(fields)}: {line.rstrip()!r}"
-                )
-                continue
-            try:
-                yield ListEntry(int(fields[0]), fields[-1], tuple(float(f) for f in fields[1:-1]))
-            except ValueError as error:
-                warn(f"{path}, line {number}: skipped: {error}: {line.rstrip()!r}")

@@ -3,7 +3,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from roost.recordio import IRHeader, RecordIOError, pack, pack_img, unpack, unpack_img
+from roost.formats.recordio import IRHeader, RecordIOError, pack, pack_img, unpack, unpack_img
 
 
 def test_scalar_label_overwrites_flag():

@@ -3,8 +3,8 @@ import struct
 
 import pytest
 
-from roost.recordio import MAGIC, RecordIOError, RecordReader, RecordWriter
-from roost.recordio.framing import MAGIC_BYTES
+from roost.formats.recordio import MAGIC, RecordIOError, RecordReader, RecordWriter
+from roost.formats.recordio.framing import MAGIC_BYTES
 
 PAYLOADS = [b"", b"a", b"abcd" + MAGIC_BYTES + b"xyz", b"x" * 1000, MAGIC_BYTES * 3, b"tail"]
 
@@ -73,7 +73,7 @@ def test_partial_files_until_close(tmp_path):
 
 
 def test_record_over_the_size_limit_names_file_and_offset(tmp_path, monkeypatch):
-    import roost.recordio.writer as writer_module
+    import roost.formats.recordio.writer as writer_module
 
     assert writer_module.MAX_RECORD_BYTES == 2**29 - 1
     monkeypatch.setattr(writer_module, "MAX_RECORD_BYTES", 16)

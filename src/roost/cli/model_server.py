@@ -42,10 +42,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def serve_model(args: argparse.Namespace) -> int:
     """Load `args.model`, listen, print where, serve until interrupted."""
     from roost.cli.predict import load
+    from roost.cli.terminal import console
     from roost.errors import UserError
-    from roost.http_server import listen, serve
-    from roost.inference.server import create_app
-    from roost.terminal import console
+    from roost.http_listener import listen, serve
+    from roost.inference.hosting_app import create_app
 
     if args.max_batch < 1:
         raise UserError(f"--max-batch must be at least 1, got {args.max_batch}")

@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -28,6 +27,7 @@ from starlette.routing import Route
 from roost.inference.batching import BatchingWorker
 from roost.inference.predictor import Predictor
 from roost.inference.preprocess import ImageError, Preprocessor
+from roost.machine import available_cores
 
 CONTENT_TYPES = ("image/jpeg", "image/png", "application/x-image")
 JSON = "application/json"
@@ -114,7 +114,7 @@ class Endpoint:
         self.preprocessor = preprocessor
         self.worker = BatchingWorker(predictor.predict, max_batch)
         # Decoding holds at most this many images in memory at once (a 64-megapixel one is 192 MB).
-        self.pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="roost-decode")
+        self.pool = ThreadPoolExecutor(max_workers=available_cores(), thread_name_prefix="roost-decode")
 
     @contextlib.asynccontextmanager
     async def running(self, _app: Starlette) -> AsyncIterator[None]:

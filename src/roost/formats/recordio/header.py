@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from roost.recordio.errors import RecordIOError
+from roost.formats.recordio.errors import RecordIOError
 
 _IR = struct.Struct("<IfQQ")
 IR_SIZE = _IR.size  # 24

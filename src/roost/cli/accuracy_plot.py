@@ -14,7 +14,7 @@ from pathlib import Path
 
 from roost.atomic_file import write_atomically
 from roost.errors import UserError
-from roost.platform.metrics import accuracy_by_epoch
+from roost.platform.training_metrics import accuracy_by_epoch
 
 METRICS_FILE = "metrics.jsonl"
 

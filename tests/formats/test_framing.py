@@ -3,8 +3,8 @@ import struct
 from hypothesis import given
 from hypothesis import strategies as st
 
-from roost.recordio.framing import MAGIC, MAGIC_BYTES, encode
-from roost.recordio.reader import iter_records
+from roost.formats.recordio.framing import MAGIC, MAGIC_BYTES, encode
+from roost.formats.recordio.reader import iter_records
 
 
 def frames(data: bytes) -> list[bytes]:

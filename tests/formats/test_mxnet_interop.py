@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from roost.recordio import IRHeader, RecordReader, RecordWriter, pack_img, unpack_img
-from roost.recordio.framing import MAGIC_BYTES
+from roost.formats.recordio import IRHeader, RecordReader, RecordWriter, pack_img, unpack_img
+from roost.formats.recordio.framing import MAGIC_BYTES
 
 PAYLOADS = [
     b"",

@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from roost.recordio.errors import RecordIOError
-from roost.recordio.framing import MAX_RECORD_BYTES, encode
-from roost.recordio.index import format_entry
+from roost.formats.recordio.errors import RecordIOError
+from roost.formats.recordio.framing import MAX_RECORD_BYTES, encode
+from roost.formats.recordio.index import format_entry
 
 
 def _partial(path: Path) -> Path:

@@ -1,0 +1,33 @@
+"""The platform as the front doors see it: every resource kind, over one store and one storage.
+
+The API, the console and the CLI call operations on these objects and nothing below them, so that a
+button, a command and an API call that do the same thing go through the same code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from roost.platform.storage import Storage
+from roost.platform.training_jobs import TrainingJobs
+
+
+@dataclass
+class Platform:
+    training_jobs: TrainingJobs
+
+    @classmethod
+    def open(cls, state_dir: Path, storage: Storage, **runner_options: Any) -> Platform:
+        """The platform kept under `state_dir` (roost.db, jobs/<name>/), not yet running anything."""
+        return cls(training_jobs=TrainingJobs.open(state_dir, storage, **runner_options))
+
+    def start(self) -> None:
+        """Give a final state to what a previous server left running, then start working the queue."""
+        self.training_jobs.runner.recover()
+        self.training_jobs.runner.start()
+
+    def close(self) -> None:
+        """Stop everything that runs (jobs end Stopped, keeping their model so far)."""
+        self.training_jobs.runner.close()
