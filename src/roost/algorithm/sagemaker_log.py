@@ -92,17 +92,19 @@ class TrainingLog:
             "Epoch[%d] Batch [%d]\tSpeed: %.3f samples/sec\taccuracy=%f", epoch, nbatch, speed, accuracy
         )
 
-    def training_epoch(
-        self,
-        epoch: int,
-        unreadable: int,
-        accuracy: float,
-        top_k: int | None,
-        top_k_accuracy: float,
-        time: float,
-    ) -> None:
+    def skipped(self, epoch: int, purpose: str, unreadable: int, first_problem: str | None) -> None:
         if unreadable:
-            self._warning("Epoch[%d] skipped %d training images that did not decode", epoch, unreadable)
+            self._warning(
+                "Epoch[%d] skipped %d %s images that did not decode; the first: %s",
+                epoch,
+                unreadable,
+                purpose,
+                first_problem,
+            )
+
+    def training_epoch(
+        self, epoch: int, accuracy: float, top_k: int | None, top_k_accuracy: float, time: float
+    ) -> None:
         self._info("Epoch[%d] Train-accuracy=%f", epoch, accuracy)
         if top_k:
             self._info("Epoch[%d] Train-top_k_accuracy_%d=%f", epoch, top_k, top_k_accuracy)

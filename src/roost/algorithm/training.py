@@ -28,6 +28,7 @@ from roost.algorithm.cluster import Cluster
 from roost.algorithm.hyperparameters import Hyperparameters
 from roost.algorithm.job_directory import JobDirectory
 from roost.algorithm.loader import (
+    Batch,
     ImageSamples,
     TrainingBatches,
     ValidationBatches,
@@ -113,7 +114,7 @@ def train(job: JobDirectory, hp: Hyperparameters, cluster: Cluster, stop_flag: l
     torch.manual_seed(seed)
     say = TrainingLog(cluster.leader)
     train_index, val_index = _index(job, "train", hp), _index(job, "validation", hp)
-    global_batch = _global_batch(hp, cluster, len(train_index), say)
+    global_batch = _global_batch(hp, cluster, train_index, say)
     train_batches, train_loader, val_loader = _loaders(
         hp, cluster, train_index, val_index, global_batch, seed
     )
@@ -136,7 +137,7 @@ def train(job: JobDirectory, hp: Hyperparameters, cluster: Cluster, stop_flag: l
     for epoch in range(progress.next_epoch, hp.epochs):
         train_batches.set_epoch(epoch)
         trained = train_epoch(session, train_loader, train_metric, epoch, progress)
-        val_accuracy = validate(session, val_loader, val_metric)
+        val_accuracy = validate(session, val_loader, val_metric, epoch)
         outcome = after_validation(progress.selection, hp, epoch, val_accuracy)
         progress.record(epoch, trained, val_accuracy, optimizer.param_groups[0]["lr"])
         end_epoch(session, job, artifacts, progress, outcome, epoch, val_accuracy)
@@ -152,11 +153,10 @@ def train_epoch(
     """One epoch of training: exactly the sampler's batches, logged every BATCH_LOG_PERIOD of them."""
     session.net.train()
     metric.reset()
-    seen = unreadable = 0
+    decoded = Decoded()
     tic = last = time.time()
     for nbatch, batch in enumerate(loader):
-        seen += len(batch.images) + len(batch.unreadable)
-        unreadable += len(batch.unreadable)
+        decoded.count(batch)
         if len(batch.images):
             _step(session, batch.images, batch.labels, metric, progress)
         if _stop_requested(session.stop_flag, session.cluster, nbatch):
@@ -169,10 +169,11 @@ def train_epoch(
             speed = BATCH_LOG_PERIOD * session.global_batch / max(now - last, 1e-9)
             session.say.batch(epoch, nbatch, speed, accuracy)
             last = now
-    _check_decoded("train", epoch, seen, unreadable, session.cluster)
+    decoded.check("train", epoch, session.cluster)
     accuracy, top_k_accuracy = metric.values(across_ranks=True)
     elapsed = time.time() - tic
-    session.say.training_epoch(epoch, unreadable, accuracy, metric.top_k, top_k_accuracy, elapsed)
+    session.say.skipped(epoch, "training", decoded.unreadable, decoded.first_problem(loader))
+    session.say.training_epoch(epoch, accuracy, metric.top_k, top_k_accuracy, elapsed)
     return EpochResult(accuracy, top_k_accuracy if metric.top_k else None, elapsed)
 
 
@@ -198,19 +199,19 @@ def _step(
     metric.update(logits.detach(), labels)
 
 
-def validate(session: Session, loader: DataLoader, metric: Accuracy) -> float:
+def validate(session: Session, loader: DataLoader, metric: Accuracy, epoch: int) -> float:
     """Accuracy over every validation image once, centre-cropped, across all processes."""
     session.net.eval()
     metric.reset()
-    seen = unreadable = 0
+    decoded = Decoded()
     with torch.no_grad(), session.precision.autocast():
         for batch in loader:
-            seen += len(batch.images) + len(batch.unreadable)
-            unreadable += len(batch.unreadable)
+            decoded.count(batch)
             if len(batch.images):
                 logits = session.net(network_input(batch.images, session.cluster.device)).float()
                 metric.update(logits, batch.labels.to(session.cluster.device, non_blocking=True))
-    _check_decoded("validation", None, seen, unreadable, session.cluster)
+    decoded.check("validation", epoch, session.cluster)
+    session.say.skipped(epoch, "validation", decoded.unreadable, decoded.first_problem(loader))
     return metric.values(across_ranks=True)[0]
 
 
@@ -251,8 +252,15 @@ def _index(job: JobDirectory, name: str, hp: Hyperparameters) -> SampleIndex:
     return index_channel(channel, hp.num_classes, bool(hp.multi_label))
 
 
-def _global_batch(hp: Hyperparameters, cluster: Cluster, real: int, say: TrainingLog) -> int:
+def _global_batch(hp: Hyperparameters, cluster: Cluster, index: SampleIndex, say: TrainingLog) -> int:
     """mini_batch_size x hosts, checked against the samples and the processes it is split over."""
+    real = len(index)
+    if index.skipped and real < MIN_DECODED_SHARE * hp.num_training_samples:
+        raise UserError(
+            f"ClientError: only {real} images of the 'train' channel are readable, under "
+            f"{MIN_DECODED_SHARE:.0%} of num_training_samples={hp.num_training_samples}; the first damage: "
+            f"{index.skipped[0]}"
+        )
     if min(real, hp.num_training_samples) < hp.mini_batch_size:
         raise UserError(
             "ClientError: The number of input images must be bigger or equal to the mini_batch_size."
@@ -387,20 +395,40 @@ def _stop_requested(flag: list[bool], cluster: Cluster, nbatch: int) -> bool:
     return bool(wanted.item())
 
 
-def _check_decoded(channel: str, epoch: int | None, seen: int, unreadable: int, cluster: Cluster) -> None:
-    """A pass over a channel where most images did not decode trained (or measured) nothing real.
+@dataclass
+class Decoded:
+    """How many images one pass over a channel drew, and which did not decode."""
 
-    Every process counts its share and all decide on the sums, so they fail together, not one waiting
-    for the others at the next collective call."""
-    if cluster.distributed:
-        counts = torch.tensor([seen, unreadable], dtype=torch.float64, device=cluster.device)
-        dist.all_reduce(counts)
-        seen, unreadable = (int(n) for n in counts.tolist())
-    if seen and seen - unreadable >= MIN_DECODED_SHARE * seen:
-        return
-    when = f" in epoch {epoch}" if epoch is not None else ""
-    raise UserError(
-        f"ClientError: only {seen - unreadable} of the {seen} images of the '{channel}' channel read{when} "
-        f"decoded (at least {MIN_DECODED_SHARE:.0%} must): the data is damaged or not images; check it with "
-        "`roost inspect` and re-create it"
-    )
+    seen: int = 0
+    unreadable: int = 0
+    first_unreadable: int | None = None
+
+    def count(self, batch: Batch) -> None:
+        self.seen += len(batch.images) + len(batch.unreadable)
+        self.unreadable += len(batch.unreadable)
+        if self.first_unreadable is None and batch.unreadable:
+            self.first_unreadable = batch.unreadable[0]
+
+    def first_problem(self, loader: DataLoader) -> str | None:
+        if self.first_unreadable is None:
+            return None
+        dataset: ImageSamples = loader.dataset  # type: ignore[assignment]
+        return dataset.problem(self.first_unreadable)
+
+    def check(self, channel: str, epoch: int, cluster: Cluster) -> None:
+        """A ClientError when most images did not decode: the pass trained (or measured) nothing real.
+
+        Every process counts its share and all decide on the sums, so they fail together, not one
+        waiting for the others at the next collective call."""
+        seen, unreadable = self.seen, self.unreadable
+        if cluster.distributed:
+            counts = torch.tensor([seen, unreadable], dtype=torch.float64, device=cluster.device)
+            dist.all_reduce(counts)
+            seen, unreadable = (int(n) for n in counts.tolist())
+        if seen and seen - unreadable >= MIN_DECODED_SHARE * seen:
+            return
+        raise UserError(
+            f"ClientError: only {seen - unreadable} of the {seen} images of the '{channel}' channel read in "
+            f"epoch {epoch} decoded (at least {MIN_DECODED_SHARE:.0%} must): the data is damaged or not "
+            "images; check it with `roost inspect` and re-create it"
+        )
