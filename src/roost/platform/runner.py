@@ -24,10 +24,11 @@ from roost.errors import UserError
 from roost.platform.defaults import STOP_GRACE_S
 from roost.platform.job_workspace import JobDirectory
 from roost.platform.log_stream import LogStreamWriter
+from roost.platform.metrics import Metric, Metrics
 from roost.platform.request import CreateTrainingJobRequest
 from roost.platform.storage import Storage, join
 from roost.platform.store import JobRecord, Store
-from roost.platform.training_metrics import MetricTracker
+from roost.platform.training_metrics import DIMENSION, NAMESPACE, MetricTracker
 
 ALGORITHM_COMMAND = (sys.executable, "-m", "roost", "algorithm", "train", "--ml-dir")
 
@@ -75,6 +76,7 @@ class Runner:
         poll_s: float = 0.25,
     ) -> None:
         self.store, self.storage, self.jobs_dir = store, storage, jobs_dir
+        self.metrics = Metrics(store)
         self.max_concurrent = max_concurrent
         self.stop_grace_s = stop_grace_s
         self.command = tuple(command)
@@ -345,14 +347,17 @@ class Runner:
     def _pump(
         self, name: str, process: subprocess.Popen[bytes], stream: LogStreamWriter, record: JobRecord
     ) -> None:
-        """Copy the algorithm's output into the log stream line by line, as printed; track the metrics."""
+        """Copy the algorithm's output into the log stream line by line, as printed; record the metrics."""
         assert process.stdout is not None
         tracker = MetricTracker(record.final_metrics)
         for raw in process.stdout:
             line = raw.decode(errors="replace").rstrip("\r\n")
             at = time.time()
             stream.write(line, at)
-            if tracker.observe(line, at):
+            observed = tracker.observe(line, at)
+            if observed:
                 self.store.update(name, final_metrics=tracker.final())
+                for metric, value in observed:
+                    self.metrics.put(Metric.of(NAMESPACE, metric, {DIMENSION: name}), [(at, value)])
             if self.on_line is not None:
                 self.on_line(name, line)

@@ -18,6 +18,7 @@ from roost.platform.request import CreateTrainingJobRequest, parse_request
 from roost.platform.runner import Runner
 from roost.platform.storage import Storage
 from roost.platform.store import JobQuery, JobRecord, Store
+from roost.platform.tags import Tags, parse_tags
 
 DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNT = "000000000000"
@@ -31,16 +32,20 @@ def job_arn(name: str, role_arn: str, region: str) -> str:
 
 
 class TrainingJobs:
-    """Training jobs in a store, run by a runner, with channels and output in a storage."""
+    """Training jobs in a store, run by a runner, with channels and output in a storage, tagged in `tags`."""
 
-    def __init__(self, store: Store, storage: Storage, runner: Runner) -> None:
-        self.store, self.storage, self.runner = store, storage, runner
+    def __init__(self, store: Store, storage: Storage, runner: Runner, tags: Tags) -> None:
+        self.store, self.storage, self.runner, self.tags = store, storage, runner, tags
+        tags.register("training-job", self._exists)
 
     @classmethod
     def open(cls, state_dir: Path, storage: Storage, **runner_options: Any) -> TrainingJobs:
         """The jobs kept under `state_dir` (roost.db, jobs/<name>/), not yet running anything."""
         store = Store(state_dir / "roost.db")
-        return cls(store, storage, Runner(store, storage, state_dir / "jobs", **runner_options))
+        return cls(store, storage, Runner(store, storage, state_dir / "jobs", **runner_options), Tags(store))
+
+    def _exists(self, arn: str) -> bool:
+        return bool(self.store.read("SELECT 1 FROM jobs WHERE arn = ?", (arn,)))
 
     def validate(self, raw: Mapping[str, Any]) -> CreateTrainingJobRequest:
         """Everything CreateTrainingJob checks before it stores a job: shape, algorithm, data, output."""
@@ -53,6 +58,7 @@ class TrainingJobs:
 
     def create(self, raw: Mapping[str, Any], *, region: str = DEFAULT_REGION) -> JobRecord:
         request = self.validate(raw)
+        tags = parse_tags(raw.get("Tags", []))  # checked before the job exists: a bad tag stores nothing
         now = time.time()
         resources = request.ResourceConfig
         record = JobRecord(
@@ -73,6 +79,8 @@ class TrainingJobs:
             ],
         )
         self.store.create(record)
+        if tags:
+            self.tags.add(record.arn, tags)
         self.runner.wake()
         return record
 
