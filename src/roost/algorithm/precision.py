@@ -1,4 +1,4 @@
-"""Which arithmetic a job computes in, from `precision_dtype` and the device (spec §1.3).
+"""Which arithmetic a job computes in, from `precision_dtype` and the device (docs/algorithm.md §1.3).
 
 float32 is float32 arithmetic, as MXNet's. float16 is mixed precision with float32 master weights:
 float16 autocast with gradient scaling on a GPU; on a CPU, which has no fast float16, bfloat16 where

@@ -3,7 +3,7 @@
 `train` runs in every process of a job and reads as the recipe does: index the channels, build the
 loaders and the network, resume, then for every epoch `train_epoch`, `validate` and `end_epoch`. Every
 process computes; only the leader (rank 0) logs (`TrainingLog`) and writes files. What it logs, and
-when, follows SageMaker's Image Classification line for line (spec §5.5-5.7).
+when, follows SageMaker's Image Classification line for line (docs/algorithm.md §5.5-5.7).
 """
 
 from __future__ import annotations
