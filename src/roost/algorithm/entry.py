@@ -163,8 +163,9 @@ def run(ml_dir: Path) -> int:
         log.exception("Unexpected error")
         if cluster is None or cluster.leader:
             # An error re-raised from a loader worker carries the worker's traceback; its last line says it.
-            reason = str(error).strip().splitlines()[-1] if str(error).strip() else ""
-            job.write_failure(f"AlgorithmError: {type(error).__name__}: {reason}")
+            lines = str(error).strip().splitlines()
+            reason = lines[-1] if len(lines) > 1 else f"{type(error).__name__}: {error}"
+            job.write_failure(f"AlgorithmError: {reason}")
         return 1
     finally:
         clusters.leave()

@@ -169,10 +169,9 @@ def train_epoch(
             speed = BATCH_LOG_PERIOD * session.global_batch / max(now - last, 1e-9)
             session.say.batch(epoch, nbatch, speed, accuracy)
             last = now
-    decoded.check("train", epoch, session.cluster)
     accuracy, top_k_accuracy = metric.values(across_ranks=True)
     elapsed = time.time() - tic
-    session.say.skipped(epoch, "training", decoded.unreadable, decoded.first_problem(loader))
+    decoded.check(session, loader, epoch, "training")
     session.say.training_epoch(epoch, accuracy, metric.top_k, top_k_accuracy, elapsed)
     return EpochResult(accuracy, top_k_accuracy if metric.top_k else None, elapsed)
 
@@ -210,8 +209,7 @@ def validate(session: Session, loader: DataLoader, metric: Accuracy, epoch: int)
             if len(batch.images):
                 logits = session.net(network_input(batch.images, session.cluster.device)).float()
                 metric.update(logits, batch.labels.to(session.cluster.device, non_blocking=True))
-    decoded.check("validation", epoch, session.cluster)
-    session.say.skipped(epoch, "validation", decoded.unreadable, decoded.first_problem(loader))
+    decoded.check(session, loader, epoch, "validation")
     return metric.values(across_ranks=True)[0]
 
 
@@ -409,26 +407,25 @@ class Decoded:
         if self.first_unreadable is None and batch.unreadable:
             self.first_unreadable = batch.unreadable[0]
 
-    def first_problem(self, loader: DataLoader) -> str | None:
-        if self.first_unreadable is None:
-            return None
-        dataset: ImageSamples = loader.dataset  # type: ignore[assignment]
-        return dataset.problem(self.first_unreadable)
-
-    def check(self, channel: str, epoch: int, cluster: Cluster) -> None:
-        """A ClientError when most images did not decode: the pass trained (or measured) nothing real.
-
-        Every process counts its share and all decide on the sums, so they fail together, not one
-        waiting for the others at the next collective call."""
+    def check(self, session: Session, loader: DataLoader, epoch: int, purpose: str) -> None:
+        """Warn of the images skipped; a ClientError when most did not decode: the pass trained (or
+        measured) nothing real. All processes decide on the sums of their counts, so they fail together,
+        not one waiting for the others at the next collective call."""
         seen, unreadable = self.seen, self.unreadable
+        cluster = session.cluster
         if cluster.distributed:
             counts = torch.tensor([seen, unreadable], dtype=torch.float64, device=cluster.device)
             dist.all_reduce(counts)
             seen, unreadable = (int(n) for n in counts.tolist())
+        first = None
+        if self.first_unreadable is not None:
+            dataset: ImageSamples = loader.dataset  # type: ignore[assignment]
+            first = dataset.problem(self.first_unreadable)
+        session.say.skipped(epoch, purpose, unreadable, first)
         if seen and seen - unreadable >= MIN_DECODED_SHARE * seen:
             return
         raise UserError(
-            f"ClientError: only {seen - unreadable} of the {seen} images of the '{channel}' channel read in "
-            f"epoch {epoch} decoded (at least {MIN_DECODED_SHARE:.0%} must): the data is damaged or not "
-            "images; check it with `roost inspect` and re-create it"
+            f"ClientError: only {seen - unreadable} of the {seen} {purpose} images read in epoch {epoch} "
+            f"decoded (at least {MIN_DECODED_SHARE:.0%} must): the data is damaged or not images; check it "
+            f"with `roost inspect` and re-create it. The first that did not: {first}"
         )
