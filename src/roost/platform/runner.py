@@ -22,6 +22,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from roost.errors import UserError
 from roost.platform.defaults import STOP_GRACE_S
+from roost.platform.job_environment import passed_environment
 from roost.platform.job_workspace import JobDirectory
 from roost.platform.log_stream import LogStreamWriter
 from roost.platform.request import CreateTrainingJobRequest
@@ -230,7 +231,7 @@ class Runner:
         stream = LogStreamWriter(self.store, name, started)
         environment = {
             **os.environ,
-            **request.Environment,
+            **passed_environment(request.Environment),
             "TRAINING_JOB_NAME": name,
             "TRAINING_JOB_ARN": record.arn,
             "PYTHONUNBUFFERED": "1",

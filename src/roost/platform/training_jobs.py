@@ -79,7 +79,7 @@ class TrainingJobs:
     def describe(self, name: str) -> JobRecord:
         record = self.store.get(name)
         if record is None:
-            raise JobNotFound(f"Requested resource not found: training job '{name}' does not exist")
+            raise JobNotFound("Requested resource not found.")  # SageMaker's words; the name was the caller's
         return record
 
     def list(self, query: JobQuery) -> list[JobRecord]:
