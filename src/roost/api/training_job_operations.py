@@ -17,6 +17,7 @@ from roost.platform.errors import InvalidRequest
 from roost.platform.service_model import members
 from roost.platform.services import Platform
 from roost.platform.store import JobQuery, JobRecord
+from roost.platform.training_metrics import METRIC_DEFINITIONS
 
 
 def _training_seconds(record: JobRecord) -> int | None:
@@ -26,9 +27,20 @@ def _training_seconds(record: JobRecord) -> int | None:
 
 
 def describe_response(record: JobRecord) -> dict[str, Any]:
-    """DescribeTrainingJob's members: the request as stored, then the job's state."""
+    """DescribeTrainingJob's members, as SageMaker gives them for a built-in algorithm's job: the request as
+    stored, what SageMaker adds to it, then the job's state."""
     wanted = set(members("DescribeTrainingJobResponse"))
     response: dict[str, Any] = {k: v for k, v in record.request.items() if k in wanted}
+    response["AlgorithmSpecification"] = {
+        **response["AlgorithmSpecification"],
+        # A built-in algorithm's own metrics, whatever the request said (the console's and the SDK's
+        # analytics read these).
+        "MetricDefinitions": [
+            {"Name": name, "Regex": pattern.pattern} for name, pattern in METRIC_DEFINITIONS.items()
+        ],
+        "EnableSageMakerMetricsTimeSeries": False,
+    }
+    response["OutputDataConfig"] = {"KmsKeyId": "", "CompressionType": "GZIP", **response["OutputDataConfig"]}
     response.update(
         TrainingJobName=record.name,
         TrainingJobArn=record.arn,
@@ -38,6 +50,9 @@ def describe_response(record: JobRecord) -> dict[str, Any]:
         LastModifiedTime=record.last_modified_time,
         SecondaryStatusTransitions=record.transitions,
         FinalMetricDataList=record.final_metrics,
+        # Required by the shape; empty until there is an artifact, and for jobs that published none.
+        ModelArtifacts={"S3ModelArtifacts": record.model_artifacts or ""},
+        ProfilingStatus="Disabled",  # roost runs no profiler, whatever ProfilerConfig says
     )
     for flag in (
         "EnableNetworkIsolation",
@@ -46,7 +61,6 @@ def describe_response(record: JobRecord) -> dict[str, Any]:
     ):
         response.setdefault(flag, False)
     optional = {
-        "ModelArtifacts": {"S3ModelArtifacts": record.model_artifacts} if record.model_artifacts else None,
         "FailureReason": record.failure_reason,
         "TrainingStartTime": record.training_start_time,
         "TrainingEndTime": record.training_end_time,
