@@ -1,6 +1,6 @@
-"""A stand-in for `roost algorithm train --ml-dir DIR`, for fast runner tests: SageMaker-format log lines,
-a model directory, and the failure modes the platform must handle, chosen by the `_fake_mode`
-hyperparameter."""
+"""A stand-in for `roost algorithm train --ml-dir DIR`, for fast platform tests: SageMaker-format log lines,
+a model directory, and the failure modes the platform must handle, chosen by the
+`_fake_mode` hyperparameter."""
 
 from __future__ import annotations
 

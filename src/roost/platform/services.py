@@ -19,15 +19,15 @@ class Platform:
     training_jobs: TrainingJobs
 
     @classmethod
-    def open(cls, state_dir: Path, storage: Storage, **runner_options: Any) -> Platform:
+    def open(cls, state_dir: Path, storage: Storage, **queue_options: Any) -> Platform:
         """The platform kept under `state_dir` (roost.db, jobs/<name>/), not yet running anything."""
-        return cls(training_jobs=TrainingJobs.open(state_dir, storage, **runner_options))
+        return cls(training_jobs=TrainingJobs.open(state_dir, storage, **queue_options))
 
     def start(self) -> None:
         """Give a final state to what a previous server left running, then start working the queue."""
-        self.training_jobs.runner.recover()
-        self.training_jobs.runner.start()
+        self.training_jobs.queue.recover()
+        self.training_jobs.queue.start()
 
     def close(self) -> None:
         """Stop everything that runs (jobs end Stopped, keeping their model so far)."""
-        self.training_jobs.runner.close()
+        self.training_jobs.queue.close()
