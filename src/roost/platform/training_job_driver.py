@@ -18,9 +18,9 @@ from pathlib import Path
 from botocore.exceptions import BotoCoreError, ClientError
 
 from roost.errors import UserError
+from roost.platform.job_environment import passed_environment
 from roost.platform.job_execution import Executor, ProcessOutcome, StopControl
 from roost.platform.job_queue import Waiting
-from roost.platform.job_environment import passed_environment
 from roost.platform.job_transitions import MAX_RUNTIME_MESSAGE, JobTransitions
 from roost.platform.job_workspace import JobDirectory
 from roost.platform.lifecycle import JobStatus, SecondaryStatus, StopReason
