@@ -62,8 +62,20 @@ class FilterEventsInput(_Input):
     limit: int = 10_000
 
 
+class DescribeGroupsInput(BaseModel):
+    model_config = ConfigDict(extra="allow", strict=True)
+    logGroupNamePrefix: str | None = None
+    logGroupNamePattern: str | None = None
+    nextToken: str | None = None
+    limit: int = 50
+
+
+def _validate(operation: str, model: type[Any], payload: dict[str, Any]) -> Any:
+    return model.model_validate(parse_input(operation, payload, service_name="logs"))
+
+
 def _parse(operation: str, model: type[Any], payload: dict[str, Any]) -> Any:
-    given = model.model_validate(parse_input(operation, payload, service_name="logs"))
+    given = _validate(operation, model, payload)
     group = given.logGroupName or (given.logGroupIdentifier or "").rpartition(":log-group:")[2] or None
     if group is None:
         raise InvalidLogParameter("Either logGroupName or logGroupIdentifier must be given")
@@ -90,6 +102,31 @@ def _offset(token: str | None) -> int:
     if not 0 <= offset <= _LARGEST_ID:  # forged: nothing the store can take
         raise InvalidLogParameter("The specified nextToken is invalid.")
     return offset
+
+
+def describe_log_groups(platform: Platform, payload: dict[str, Any], region: str) -> dict[str, Any]:
+    """The training jobs' log group, once a job has logged; CloudWatch creates it with the first stream."""
+    given: DescribeGroupsInput = _validate("DescribeLogGroups", DescribeGroupsInput, payload)
+    if given.logGroupNamePrefix and given.logGroupNamePattern:
+        raise InvalidLogParameter("logGroupNamePrefix and logGroupNamePattern cannot both be specified")
+    streams = platform.training_jobs.store.streams()
+    wanted = (
+        LOG_GROUP.startswith(given.logGroupNamePrefix or "")
+        and (given.logGroupNamePattern or "").lower() in LOG_GROUP.lower()
+    )
+    if not streams or not wanted or _offset(given.nextToken) > 0:
+        return {"logGroups": []}
+    arn = f"arn:aws:logs:{region}:{DEFAULT_ACCOUNT}:log-group:{LOG_GROUP}"
+    group = {
+        "logGroupName": LOG_GROUP,
+        "creationTime": min(s["creation_time"] for s in streams),
+        "metricFilterCount": 0,
+        "arn": f"{arn}:*",
+        "storedBytes": sum(s["stored_bytes"] for s in streams),
+        "logGroupClass": "STANDARD",
+        "logGroupArn": arn,
+    }
+    return {"logGroups": [group]}
 
 
 def describe_log_streams(platform: Platform, payload: dict[str, Any], region: str) -> dict[str, Any]:
@@ -249,6 +286,7 @@ def filter_log_events(platform: Platform, payload: dict[str, Any], region: str) 
 
 
 OPERATIONS = {
+    "DescribeLogGroups": describe_log_groups,
     "DescribeLogStreams": describe_log_streams,
     "GetLogEvents": get_log_events,
     "FilterLogEvents": filter_log_events,

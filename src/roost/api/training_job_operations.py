@@ -17,7 +17,7 @@ from roost.platform.errors import InvalidRequest
 from roost.platform.service_model import members
 from roost.platform.services import Platform
 from roost.platform.store import JobQuery, JobRecord
-from roost.platform.training_metrics import METRIC_DEFINITIONS
+from roost.platform.training_metrics import metric_definitions
 
 
 def _training_seconds(record: JobRecord) -> int | None:
@@ -31,13 +31,11 @@ def describe_response(record: JobRecord) -> dict[str, Any]:
     stored, what SageMaker adds to it, then the job's state."""
     wanted = set(members("DescribeTrainingJobResponse"))
     response: dict[str, Any] = {k: v for k, v in record.request.items() if k in wanted}
+    # The built-in algorithm's own metric regexes, whatever the request said, and an empty key as SageMaker
+    # shows an unencrypted output: Estimator.attach and TrainingJobAnalytics read both.
     response["AlgorithmSpecification"] = {
         **response["AlgorithmSpecification"],
-        # A built-in algorithm's own metrics, whatever the request said (the console's and the SDK's
-        # analytics read these).
-        "MetricDefinitions": [
-            {"Name": name, "Regex": pattern.pattern} for name, pattern in METRIC_DEFINITIONS.items()
-        ],
+        "MetricDefinitions": metric_definitions(),
         "EnableSageMakerMetricsTimeSeries": False,
     }
     response["OutputDataConfig"] = {"KmsKeyId": "", "CompressionType": "GZIP", **response["OutputDataConfig"]}

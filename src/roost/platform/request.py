@@ -99,22 +99,45 @@ def _where(location: tuple[str | int, ...]) -> str:
     return ".".join(parts)
 
 
-def _violation(error: Mapping[str, Any]) -> str:
-    where = _where(error["loc"])
+def _value(error: Mapping[str, Any]) -> str:
     if error["type"] == "missing":
-        return f"Value null at '{where}' failed to satisfy constraint: Member must not be null"
-    if error["type"] == "greater_than_equal":
-        constraint = f"Member must have value greater than or equal to {error['ctx']['ge']}"
-    else:
-        constraint = f"Member must be valid: {error['msg']}"
-    return f"Value '{error['input']}' at '{where}' failed to satisfy constraint: {constraint}"
+        return "null"
+    return f"'{error['input']}'" if isinstance(error["input"], str | int | float) else "the value given"
+
+
+def _constraint(error: Mapping[str, Any]) -> str:
+    kind, context = error["type"], error.get("ctx", {})
+    if kind == "missing":
+        return "Member must not be null"
+    if kind == "string_pattern_mismatch":
+        return f"Member must satisfy regular expression pattern: {context['pattern'].strip('^$')}"
+    if kind == "literal_error":
+        allowed = context["expected"].replace("'", "")
+        return f"Member must satisfy enum value set: [{allowed}]"
+    if kind in ("string_too_long", "too_long"):
+        return f"Member must have length less than or equal to {context['max_length']}"
+    if kind in ("string_too_short", "too_short"):
+        return f"Member must have length greater than or equal to {context['min_length']}"
+    if kind == "greater_than_equal":
+        return f"Member must have value greater than or equal to {context['ge']}"
+    if kind == "less_than_equal":
+        return f"Member must have value less than or equal to {context['le']}"
+    if kind == "extra_forbidden":
+        return "Member is not expected here"
+    return f"Member must be valid: {error['msg']}"
 
 
 def validation_message(failure: pydantic.ValidationError) -> str:
-    """pydantic errors as AWS words them: `N validation errors detected: Value ... at ... failed to ...`."""
+    """pydantic errors as AWS words them: `N validation errors detected: Value ... at ... failed to ...`.
+
+    For the members roost requires beyond botocore's shapes, and for the services whose inputs are still
+    pydantic models (CloudWatch metrics)."""
     errors = failure.errors()
     count = len(errors)
-    details = "; ".join(_violation(e) for e in errors)
+    details = "; ".join(
+        f"Value {_value(e)} at '{_where(e['loc'])}' failed to satisfy constraint: {_constraint(e)}"
+        for e in errors
+    )
     return f"{count} validation error{'s' if count > 1 else ''} detected: {details}"
 
 
