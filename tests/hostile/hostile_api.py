@@ -28,6 +28,7 @@ class Api:
     client: TestClient
     data_root: Path
     platform: Platform
+    stream: str = ""  # a log stream, for tests that need one
 
     def post(self, target: str, body: bytes, **headers: str) -> httpx.Response:
         return self.client.post(

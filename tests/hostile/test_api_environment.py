@@ -1,8 +1,8 @@
 """Issue 9 #1: a request's Environment must not reach the algorithm's interpreter or loader."""
 
 import pytest
-
 from hostile_api import api
+
 from roost.platform.errors import InvalidRequest
 from roost.platform.job_environment import passed_environment
 from roost.platform.request import parse_request
@@ -58,7 +58,8 @@ def test_only_the_documented_variables_pass():
         ),
         (
             {f"K{i}": "v" for i in range(101)},
-            "at 'environment' failed to satisfy constraint: Member must have length less than or equal to 100",
+            "at 'environment' failed to satisfy constraint: Member must have length less than or equal to "
+            "100",
         ),
         ({"A": 1}, "Map value must satisfy constraint: [Member must be a string]"),
     ],

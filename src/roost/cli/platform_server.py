@@ -75,7 +75,6 @@ def run(args: argparse.Namespace) -> int:
 
         s3 = boto3.client("s3", endpoint_url=args.s3_endpoint_url)
     storage = Storage(args.data_root, confined=True, s3_client=s3)
-    # Absolute: the algorithm runs with its job directory as working directory.
     state_dir = args.state_dir.expanduser().resolve()
     platform = Platform.open(
         state_dir,

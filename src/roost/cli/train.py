@@ -168,11 +168,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         result = train_in_foreground(
-            _request(args),
-            # Absolute: the algorithm runs with its job directory as working directory.
-            state_dir=args.state_dir.expanduser().resolve(),
-            data_root=args.data_root,
-            quiet=args.quiet,
+            _request(args), state_dir=args.state_dir.expanduser(), data_root=args.data_root, quiet=args.quiet
         )
     except KeyboardInterrupt:
         console.print("stopped: the model saved so far, if any, is in the output path")

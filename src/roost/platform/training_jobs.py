@@ -57,6 +57,8 @@ class TrainingJobs:
         on_line: LineCallback | None = None,
     ) -> TrainingJobs:
         """The jobs kept under `state_dir` (roost.db, jobs/<name>/), not yet running anything."""
+        # Absolute: the algorithm gets its job directory as an argument *and* as its working directory.
+        state_dir = state_dir.resolve()
         store = Store(state_dir / "roost.db")
         metrics = Metrics(store)
         executor = LocalExecutor(command, stop_grace_s=stop_grace_s)
