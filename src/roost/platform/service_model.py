@@ -1,4 +1,4 @@
-"""The AWS API models as botocore ships them: the one source for shapes, enums and members we must match."""
+"""The AWS API models as botocore ships them: the one source for the shapes and members we must match."""
 
 from __future__ import annotations
 
@@ -12,11 +12,6 @@ from botocore.session import get_session
 def service(name: str = "sagemaker") -> ServiceModel:
     """A service's model (`sagemaker`, `logs`, ...): operations with their input and output shapes."""
     return get_session().get_service_model(name)
-
-
-def enum(shape: str) -> tuple[str, ...]:
-    """The values of a SageMaker enum shape, e.g. `TrainingInstanceType`."""
-    return tuple(service().shape_for(shape).enum)
 
 
 def members(shape: str) -> tuple[str, ...]:
