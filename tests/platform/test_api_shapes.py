@@ -13,9 +13,13 @@ def refusal(operation: str, payload, service_name: str = "sagemaker") -> str:
     return str(caught.value)
 
 
-def test_a_valid_request_comes_back_unchanged():
+def test_a_valid_request_comes_back_without_its_null_members():
     request = workshop_request(Tags=[{"Key": "lab", "Value": "Lab 2: birds"}])
-    assert parse_input("CreateTrainingJob", request) is request
+    assert parse_input("CreateTrainingJob", request) == request
+    request["StoppingCondition"] = None
+    request["ResourceConfig"]["VolumeSizeInGB"] = None
+    parsed = parse_input("CreateTrainingJob", request)
+    assert "StoppingCondition" not in parsed and "VolumeSizeInGB" not in parsed["ResourceConfig"]
 
 
 def test_list_positions_are_one_based_members():

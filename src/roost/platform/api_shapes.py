@@ -40,14 +40,16 @@ _UNCHECKED_PATTERNS = frozenset({"S3Uri"})
 
 
 def parse_input(operation: str, payload: Any, *, service_name: str = "sagemaker") -> dict[str, Any]:
-    """The payload, once it satisfies the operation's input shape; else the service's validation error."""
-    errors = shape_errors(service(service_name).operation_model(operation).input_shape, payload)
+    """The payload, once it satisfies the operation's input shape, without its null members (AWS reads
+    them as absent); else the service's validation error."""
+    shape = service(service_name).operation_model(operation).input_shape
+    errors = shape_errors(shape, payload)
     if errors:
         count = len(errors)
         raise SERVICE_ERRORS.get(service_name, InvalidRequest)(
             f"{count} validation error{'s' if count > 1 else ''} detected: {'; '.join(errors)}"
         )
-    return payload
+    return {} if shape is None else _without_nulls(shape, payload)
 
 
 def shape_errors(shape: Shape | None, value: Any) -> list[str]:
@@ -59,6 +61,21 @@ def shape_errors(shape: Shape | None, value: Any) -> list[str]:
     errors: list[str] = []
     _check_members(shape, value, "", errors)  # type: ignore[arg-type]
     return errors
+
+
+def _without_nulls(shape: Shape, value: Any) -> Any:
+    # Called on values that fit their shape: only structures can hold nulls (as absent members).
+    if isinstance(shape, StructureShape) and not shape.metadata.get("document"):
+        return {
+            name: _without_nulls(shape.members[name], member)
+            for name, member in value.items()
+            if member is not None
+        }
+    if isinstance(shape, ListShape):
+        return [_without_nulls(shape.member, item) for item in value]
+    if isinstance(shape, MapShape):
+        return {key: _without_nulls(shape.value, item) for key, item in value.items()}
+    return value
 
 
 def _check_members(shape: StructureShape, value: Mapping[str, Any], where: str, errors: list[str]) -> None:

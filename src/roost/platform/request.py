@@ -201,9 +201,9 @@ def parse_request(raw: Any) -> CreateTrainingJobRequest:
     Checks everything that needs no storage: the shape, the algorithm, the instance type, the input modes,
     the hyperparameters. Channels and the output path are checked against storage by the caller.
     """
-    parse_input("CreateTrainingJob", raw)
+    given = parse_input("CreateTrainingJob", raw)
     try:
-        request = CreateTrainingJobRequest.model_validate(raw)
+        request = CreateTrainingJobRequest.model_validate(given)
     except pydantic.ValidationError as failure:
         raise InvalidRequest(validation_message(failure)) from None
     _check_roost_support(request)

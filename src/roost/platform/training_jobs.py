@@ -79,7 +79,7 @@ class TrainingJobs:
 
     def create(self, raw: Mapping[str, Any], *, region: str = DEFAULT_REGION) -> JobRecord:
         request = self.validate(raw)
-        tags = parse_tags(raw.get("Tags", []))  # checked before the job exists: a bad tag stores nothing
+        tags = parse_tags(raw.get("Tags") or [])  # checked before the job exists: a bad tag stores nothing
         now = time.time()
         resources = request.ResourceConfig
         record = JobRecord(
