@@ -149,3 +149,26 @@ def test_logs_validation_uses_aws_wording(server):
         "message": "1 validation error detected: Value '10001' at 'limit' failed to satisfy constraint: "
         "Member must have value less than or equal to 10000",
     }
+
+
+@pytest.mark.parametrize(
+    ("tags", "words"),
+    [
+        (
+            [{"Key": "lab", "Value": "#2"}],
+            "Value '#2' at 'tags.1.member.value' failed to satisfy constraint: Member must satisfy regular "
+            "expression pattern",
+        ),
+        (
+            [{"Key": "aws:lab", "Value": "2"}],
+            "Tag keys beginning with 'aws:' are reserved for AWS use: aws:lab",
+        ),
+        ([{"Key": "lab"}], "Value null at 'tags.1.member.value' failed to satisfy constraint"),
+    ],
+)
+def test_bad_tags_on_create_store_nothing(server, tags, words):
+    response = server.call("sagemaker", "CreateTrainingJob", workshop_request("tagged", Tags=tags))
+    assert response.status_code == 400
+    assert words in response.json()["message"]
+    described = server.call("sagemaker", "DescribeTrainingJob", {"TrainingJobName": "tagged"})
+    assert described.status_code == 400
