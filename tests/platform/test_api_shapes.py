@@ -88,3 +88,10 @@ def test_long_values_are_cut_short_in_the_message():
     message = refusal("DescribeTrainingJob", {"TrainingJobName": "x" * 5000})
     assert message.startswith(f"2 validation errors detected: Value '{'x' * 256}...' at 'trainingJobName'")
     assert "Member must have length less than or equal to 63" in message
+
+
+def test_a_body_full_of_errors_gets_a_short_answer():
+    request = workshop_request(Tags=[{"Key": "#", "Value": "#"}] * 2000)
+    message = refusal("CreateTrainingJob", request)
+    assert message.startswith("4001 validation errors detected: Value '[{Key=#, Value=#}, ")
+    assert message.endswith("; and 3991 more") and len(message) < 10_000

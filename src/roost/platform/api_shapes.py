@@ -34,6 +34,8 @@ _INT64 = (-(2**63), 2**63 - 1)
 # Epoch seconds from year 1 to 9999: what a timestamp can be and still become a date.
 _TIMESTAMP = (-62_135_596_800, 253_402_300_799)
 _SHOWN_CHARACTERS = 256
+# The violations a message lists; the rest are counted, so a body full of errors gets a short answer.
+_LISTED_VIOLATIONS = 10
 # roost's one widening of the model: S3 URIs may also be file:// URIs and local paths (`roost train`'s
 # --train, a server's data root), which storage checks with its own errors.
 _UNCHECKED_PATTERNS = frozenset({"S3Uri"})
@@ -46,8 +48,10 @@ def parse_input(operation: str, payload: Any, *, service_name: str = "sagemaker"
     errors = shape_errors(shape, payload)
     if errors:
         count = len(errors)
+        listed = "; ".join(errors[:_LISTED_VIOLATIONS])
+        more = f"; and {count - _LISTED_VIOLATIONS} more" if count > _LISTED_VIOLATIONS else ""
         raise SERVICE_ERRORS.get(service_name, InvalidRequest)(
-            f"{count} validation error{'s' if count > 1 else ''} detected: {'; '.join(errors)}"
+            f"{count} validation error{'s' if count > 1 else ''} detected: {listed}{more}"
         )
     return {} if shape is None else _without_nulls(shape, payload)
 
