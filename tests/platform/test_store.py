@@ -69,12 +69,3 @@ def test_queries_filter_sort_and_page_without_gaps_or_repeats(store: Store):
     ]
     assert [r.name for r in store.query(JobQuery(name_contains="JOB-2"))] == ["job-2"]
     assert [r.name for r in store.query(JobQuery(created_after=4.0, created_before=6.0))] == ["job-5"]
-
-
-def test_log_events_keep_their_order_and_tabs(store: Store):
-    store.create_stream("job/algo-1-1", "job", 1000)
-    store.append_events("job/algo-1-1", [(1000, "a\tb"), (1001, "c")], 1002)
-    events = store.events(["job/algo-1-1"], limit=10)
-    assert [e.message for e in events] == ["a\tb", "c"]
-    assert store.events(["job/algo-1-1"], after_id=events[0].id, limit=10)[0].message == "c"
-    assert store.streams("job/")[0]["stored_bytes"] == 4

@@ -15,6 +15,7 @@ from typing import Any
 
 from roost.errors import UserError
 from roost.platform.defaults import STOP_GRACE_S
+from roost.platform.lifecycle import JobStatus
 from roost.platform.local_executor import TRAINING_COMMAND
 from roost.platform.storage import Storage
 from roost.platform.training_jobs import TrainingJobs
@@ -37,7 +38,7 @@ class JobResult:
 
     @property
     def succeeded(self) -> bool:
-        return self.status == "Completed"
+        return self.status == JobStatus.COMPLETED
 
 
 def default_job_name(base: str = "image-classification") -> str:

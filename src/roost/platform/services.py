@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from roost.platform.log_streams import LogStreams
 from roost.platform.storage import Storage
 from roost.platform.training_jobs import TrainingJobs
 
@@ -17,11 +18,13 @@ from roost.platform.training_jobs import TrainingJobs
 @dataclass
 class Platform:
     training_jobs: TrainingJobs
+    log_streams: LogStreams
 
     @classmethod
     def open(cls, state_dir: Path, storage: Storage, **queue_options: Any) -> Platform:
         """The platform kept under `state_dir` (roost.db, jobs/<name>/), not yet running anything."""
-        return cls(training_jobs=TrainingJobs.open(state_dir, storage, **queue_options))
+        training_jobs = TrainingJobs.open(state_dir, storage, **queue_options)
+        return cls(training_jobs=training_jobs, log_streams=training_jobs.log_streams)
 
     def start(self) -> None:
         """Give a final state to what a previous server left running, then start working the queue."""

@@ -23,7 +23,7 @@ from roost.platform.job_queue import Waiting
 from roost.platform.job_transitions import MAX_RUNTIME_MESSAGE, JobTransitions
 from roost.platform.job_workspace import JobDirectory
 from roost.platform.lifecycle import JobStatus, SecondaryStatus, StopReason
-from roost.platform.log_stream import LogStreamWriter
+from roost.platform.log_streams import LogStreams, LogStreamWriter
 from roost.platform.request import CreateTrainingJobRequest
 from roost.platform.storage import Storage, join
 from roost.platform.store import JobRecord, Store
@@ -98,11 +98,13 @@ class TrainingJobDriver:
         self,
         store: Store,
         storage: Storage,
+        log_streams: LogStreams,
         jobs_dir: Path,
         executor: Executor,
         on_line: LineCallback | None = None,
     ) -> None:
-        self.store, self.storage, self.jobs_dir, self.executor = store, storage, jobs_dir, executor
+        self.store, self.storage, self.log_streams = store, storage, log_streams
+        self.jobs_dir, self.executor = jobs_dir, executor
         self.transitions = JobTransitions(store)
         self.on_line = on_line
 
@@ -187,7 +189,7 @@ class TrainingJobDriver:
             self.record_stopping(name, control, StopReason.REQUESTED)
             self.transitions.stopped(name, self._stopped_message(control))
             return
-        stream = LogStreamWriter(self.store, name, started)
+        stream = self.log_streams.writer(name, started)
         environment = {**request.Environment, "TRAINING_JOB_NAME": name, "TRAINING_JOB_ARN": record.arn}
         outcome = self.executor.execute(
             job_dir.root, environment, control, _JobEvents(self, record, stream, control)

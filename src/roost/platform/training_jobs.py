@@ -19,6 +19,7 @@ from roost.platform.job_queue import JobQueue
 from roost.platform.job_transitions import JobTransitions
 from roost.platform.lifecycle import JobStatus, SecondaryStatus
 from roost.platform.local_executor import TRAINING_COMMAND, LocalExecutor
+from roost.platform.log_streams import LogStreams
 from roost.platform.request import CreateTrainingJobRequest, parse_request
 from roost.platform.storage import Storage
 from roost.platform.store import JobQuery, JobRecord, Store
@@ -38,8 +39,8 @@ def job_arn(name: str, role_arn: str, region: str) -> str:
 class TrainingJobs:
     """Training jobs in a store, run from a queue, with channels and output in a storage."""
 
-    def __init__(self, store: Store, storage: Storage, queue: JobQueue) -> None:
-        self.store, self.storage, self.queue = store, storage, queue
+    def __init__(self, store: Store, storage: Storage, log_streams: LogStreams, queue: JobQueue) -> None:
+        self.store, self.storage, self.log_streams, self.queue = store, storage, log_streams, queue
         self.transitions = JobTransitions(store)
 
     @classmethod
@@ -55,9 +56,10 @@ class TrainingJobs:
     ) -> TrainingJobs:
         """The jobs kept under `state_dir` (roost.db, jobs/<name>/), not yet running anything."""
         store = Store(state_dir / "roost.db")
+        log_streams = LogStreams(store)
         executor = LocalExecutor(command, stop_grace_s=stop_grace_s)
-        driver = TrainingJobDriver(store, storage, state_dir / "jobs", executor, on_line)
-        return cls(store, storage, JobQueue(driver, max_concurrent=max_concurrent))
+        driver = TrainingJobDriver(store, storage, log_streams, state_dir / "jobs", executor, on_line)
+        return cls(store, storage, log_streams, JobQueue(driver, max_concurrent=max_concurrent))
 
     def validate(self, raw: Mapping[str, Any]) -> CreateTrainingJobRequest:
         """Everything CreateTrainingJob checks before it stores a job: shape, algorithm, data, output."""
