@@ -24,10 +24,11 @@ from roost.platform.job_transitions import MAX_RUNTIME_MESSAGE, JobTransitions
 from roost.platform.job_workspace import JobDirectory
 from roost.platform.lifecycle import JobStatus, SecondaryStatus, StopReason
 from roost.platform.log_streams import LogStreams, LogStreamWriter
+from roost.platform.metrics import Metric, Metrics
 from roost.platform.request import CreateTrainingJobRequest
 from roost.platform.storage import Storage, join
 from roost.platform.store import JobRecord, Store
-from roost.platform.training_metrics import MetricTracker
+from roost.platform.training_metrics import DIMENSION, NAMESPACE, MetricTracker
 
 LineCallback = Callable[[str, str], None]
 # How long a job keeps trying to record its failure in a store that refuses writes (a full disk); after
@@ -82,8 +83,12 @@ class _JobEvents:
     def line(self, text: str) -> None:
         at = time.time()
         self.stream.write(text, at)
-        if self.tracker.observe(text, at):
+        observed = self.tracker.observe(text, at)
+        if observed:
             self.driver.store.update(self.name, final_metrics=self.tracker.final())
+            for metric, value in observed:
+                series = Metric.of(NAMESPACE, metric, {DIMENSION: self.name})
+                self.driver.metrics.put(series, [(at, value)])
         if self.driver.on_line is not None:
             self.driver.on_line(self.name, text)
 
@@ -101,10 +106,12 @@ class TrainingJobDriver:
         log_streams: LogStreams,
         jobs_dir: Path,
         executor: Executor,
+        metrics: Metrics,
         on_line: LineCallback | None = None,
     ) -> None:
         self.store, self.storage, self.log_streams = store, storage, log_streams
         self.jobs_dir, self.executor = jobs_dir, executor
+        self.metrics = metrics
         self.transitions = JobTransitions(store)
         self.on_line = on_line
 

@@ -20,9 +20,11 @@ from roost.platform.job_transitions import JobTransitions
 from roost.platform.lifecycle import JobStatus, SecondaryStatus
 from roost.platform.local_executor import TRAINING_COMMAND, LocalExecutor
 from roost.platform.log_streams import LogStreams
+from roost.platform.metrics import Metrics
 from roost.platform.request import CreateTrainingJobRequest, parse_request
 from roost.platform.storage import Storage
 from roost.platform.store import JobQuery, JobRecord, Store
+from roost.platform.tags import Tags, parse_tags
 from roost.platform.training_job_driver import LineCallback, TrainingJobDriver
 
 DEFAULT_REGION = "us-east-1"
@@ -37,11 +39,21 @@ def job_arn(name: str, role_arn: str, region: str) -> str:
 
 
 class TrainingJobs:
-    """Training jobs in a store, run from a queue, with channels and output in a storage."""
+    """Training jobs in a store, run from a queue, with channels and output in a storage, tagged in `tags`."""
 
-    def __init__(self, store: Store, storage: Storage, log_streams: LogStreams, queue: JobQueue) -> None:
+    def __init__(
+        self,
+        store: Store,
+        storage: Storage,
+        log_streams: LogStreams,
+        queue: JobQueue,
+        tags: Tags,
+        metrics: Metrics,
+    ) -> None:
         self.store, self.storage, self.log_streams, self.queue = store, storage, log_streams, queue
+        self.tags, self.metrics = tags, metrics
         self.transitions = JobTransitions(store)
+        tags.register("training-job", self._exists)
 
     @classmethod
     def open(
@@ -57,9 +69,16 @@ class TrainingJobs:
         """The jobs kept under `state_dir` (roost.db, jobs/<name>/), not yet running anything."""
         store = Store(state_dir / "roost.db")
         log_streams = LogStreams(store)
+        metrics = Metrics(store)
         executor = LocalExecutor(command, stop_grace_s=stop_grace_s)
-        driver = TrainingJobDriver(store, storage, log_streams, state_dir / "jobs", executor, on_line)
-        return cls(store, storage, log_streams, JobQueue(driver, max_concurrent=max_concurrent))
+        driver = TrainingJobDriver(
+            store, storage, log_streams, state_dir / "jobs", executor, metrics, on_line
+        )
+        queue = JobQueue(driver, max_concurrent=max_concurrent)
+        return cls(store, storage, log_streams, queue, Tags(store), metrics)
+
+    def _exists(self, arn: str) -> bool:
+        return bool(self.store.read("SELECT 1 FROM jobs WHERE arn = ?", (arn,)))
 
     def validate(self, raw: Mapping[str, Any]) -> CreateTrainingJobRequest:
         """Everything CreateTrainingJob checks before it stores a job: shape, algorithm, data, output."""
@@ -72,6 +91,7 @@ class TrainingJobs:
 
     def create(self, raw: Mapping[str, Any], *, region: str = DEFAULT_REGION) -> JobRecord:
         request = self.validate(raw)
+        tags = parse_tags(raw.get("Tags", []))  # checked before the job exists: a bad tag stores nothing
         now = time.time()
         resources = request.ResourceConfig
         record = JobRecord(
@@ -92,6 +112,8 @@ class TrainingJobs:
             ],
         )
         self.store.create(record)
+        if tags:
+            self.tags.add(record.arn, tags)
         self.queue.wake()
         return record
 
