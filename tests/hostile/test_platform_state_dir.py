@@ -1,0 +1,24 @@
+"""`roost train --output models` records its jobs beside the models, not in ~/.roost (issue 9, #15)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from roost.platform.foreground import build_request, create_training_job
+from roost.platform.store import Store
+
+
+def test_a_foreground_job_is_recorded_in_its_output_folder(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    (tmp_path / "train").mkdir()
+    (tmp_path / "train" / "birds_train.rec").write_bytes(b"records")
+    request = build_request(
+        channels={"train": str(tmp_path / "train")},
+        output=str(tmp_path / "models"),
+        hyperparameters={"num_classes": "2", "num_training_samples": "8"},
+        job_name="beside-its-models",
+    )
+    job = create_training_job(request)
+    assert job.state_dir == tmp_path / "models" / ".roost"
+    assert Store(job.state_dir / "roost.db").get("beside-its-models") is not None
+    assert not (tmp_path / "home" / ".roost").exists()
