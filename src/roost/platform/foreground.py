@@ -23,10 +23,9 @@ from roost.platform.defaults import STOP_GRACE_S
 from roost.platform.errors import InvalidRequest
 from roost.platform.lifecycle import JobStatus
 from roost.platform.local_executor import TRAINING_COMMAND
-from roost.platform.request import parse_request
 from roost.platform.storage import Storage
 from roost.platform.store import JobRecord
-from roost.platform.training_jobs import TrainingJobs
+from roost.platform.training_jobs import TrainingJobs, validate_request
 
 LOCAL_ROLE_ARN = "arn:aws:iam::000000000000:role/roost-local"
 STATE_FOLDER = ".roost"
@@ -221,7 +220,7 @@ def create_training_job(
     """
     storage = local_storage(data_root)
     raw = {"RoleArn": LOCAL_ROLE_ARN, **request}
-    parse_request(raw)  # refuse a bad request before a store is made for it
+    validate_request(raw, storage)  # refuse a bad request before a store is made for it
     state_dir = state_dir or default_state_dir(raw, data_root)
     jobs = TrainingJobs.open(
         state_dir,

@@ -38,6 +38,16 @@ def job_arn(name: str, role_arn: str, region: str) -> str:
     return f"arn:aws:sagemaker:{region}:{account}:training-job/{name.lower()}"
 
 
+def validate_request(raw: Mapping[str, Any], storage: Storage) -> CreateTrainingJobRequest:
+    """Everything CreateTrainingJob checks before it stores a job: shape, algorithm, data, output."""
+    request = parse_request(raw)
+    for channel in request.InputDataConfig:
+        assert channel.DataSource.S3DataSource is not None  # parse_request refuses channels without one
+        storage.channel_files(channel.DataSource.S3DataSource.S3Uri)
+    storage.check_output(request.OutputDataConfig.S3OutputPath)
+    return request
+
+
 class TrainingJobs:
     """Training jobs in a store, run from a queue, with channels and output in a storage, tagged in `tags`."""
 
@@ -81,13 +91,7 @@ class TrainingJobs:
         return bool(self.store.read("SELECT 1 FROM jobs WHERE arn = ?", (arn,)))
 
     def validate(self, raw: Mapping[str, Any]) -> CreateTrainingJobRequest:
-        """Everything CreateTrainingJob checks before it stores a job: shape, algorithm, data, output."""
-        request = parse_request(raw)
-        for channel in request.InputDataConfig:
-            assert channel.DataSource.S3DataSource is not None  # parse_request refuses channels without one
-            self.storage.channel_files(channel.DataSource.S3DataSource.S3Uri)
-        self.storage.check_output(request.OutputDataConfig.S3OutputPath)
-        return request
+        return validate_request(raw, self.storage)
 
     def create(self, raw: Mapping[str, Any], *, region: str = DEFAULT_REGION) -> JobRecord:
         request = self.validate(raw)
