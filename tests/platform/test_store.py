@@ -69,3 +69,13 @@ def test_queries_filter_sort_and_page_without_gaps_or_repeats(store: Store):
     ]
     assert [r.name for r in store.query(JobQuery(name_contains="JOB-2"))] == ["job-2"]
     assert [r.name for r in store.query(JobQuery(created_after=4.0, created_before=6.0))] == ["job-5"]
+
+
+def test_a_move_the_job_lifecycle_does_not_allow_is_refused(store: Store):
+    store.create(record("birds-1", 1.0))
+    assert store.transition("birds-1", status="Stopping", secondary="Stopping", message="", at=2.0)
+    for status, secondary in (("InProgress", "Uploading"), ("Completed", "Completed")):
+        assert store.transition("birds-1", status=status, secondary=secondary, message="", at=3.0) is None
+    assert store.get("birds-1").status == "Stopping"
+    assert store.transition("birds-1", status="Stopped", secondary="Stopped", message="", at=4.0)
+    assert store.transition("no-such-job", status="Failed", secondary="Failed", message="", at=5.0) is None
