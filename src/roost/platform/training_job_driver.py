@@ -31,8 +31,7 @@ from roost.platform.store import JobRecord, Store
 from roost.platform.training_metrics import DIMENSION, NAMESPACE, MetricTracker
 
 LineCallback = Callable[[str, str], None]
-# How long a job keeps trying to record its failure in a store that refuses writes (a full disk); after
-# that the next server start fails it (`recover`).
+# How long a job keeps trying to record its failure in a store that refuses writes (a full disk).
 RECORD_RETRY_S = 600.0
 log = logging.getLogger("roost.platform")
 
@@ -148,7 +147,7 @@ class TrainingJobDriver:
             self._run(name, control)
         except Exception as error:  # a store or storage error no step expected: the job still ends
             log.exception("training job %s could not be run", name)
-            self._fail_in_the_end(name, _internal_failure(error))
+            self._fail_in_the_end(name, control, _internal_failure(error))
 
     # -- one job -----------------------------------------------------------------------------------------
 
@@ -213,7 +212,7 @@ class TrainingJobDriver:
     ) -> None:
         name, ended, stop = record.name, time.time(), outcome.stop_reason
         if outcome.error is not None:
-            self._fail_in_the_end(name, _internal_failure(outcome.error), training_end_time=ended)
+            self._fail_in_the_end(name, control, _internal_failure(outcome.error), training_end_time=ended)
             return
         if stop is None and not (outcome.returncode == 0 and job_dir.has_model()):
             failure = _algorithm_failure(job_dir, outcome.returncode, stream)
@@ -241,15 +240,16 @@ class TrainingJobDriver:
             # Stopped, or a stop arrived while the model was uploaded: never Completed after a stop.
             self.transitions.stopped(name, self._stopped_message(control), **kept)
 
-    def _fail_in_the_end(self, name: str, reason: str, **changes: object) -> None:
-        """End the job Failed, retrying while the store refuses writes (a full disk may be freed)."""
+    def _fail_in_the_end(self, name: str, control: StopControl, reason: str, **changes: object) -> None:
+        """End the job Failed, retrying while the store refuses writes (a full disk may be freed), until
+        RECORD_RETRY_S or a server shutdown; the next server start then fails it (`recover`)."""
         deadline, pause = time.monotonic() + RECORD_RETRY_S, 0.5
         while True:
             try:
                 self.transitions.fail(name, reason, **changes)
                 return
             except sqlite3.Error:
-                if time.monotonic() >= deadline:
+                if time.monotonic() >= deadline or control.shutdown:
                     log.exception("training job %s: giving up recording its failure", name)
                     return
                 time.sleep(pause)
