@@ -13,30 +13,32 @@ from pathlib import Path
 
 import pytest
 
-from algorithm.tiny_jobs import TINY, write_rec
 from roost.platform.store import Store
+
+FAKE_TRAIN = Path(__file__).with_name("fake_train.py")
 
 
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_roost_train_stopped_by_a_signal_ends_stopped_with_its_model(tmp_path: Path, signum, code):
-    train = write_rec(tmp_path / "train.rec", [i % 4 for i in range(16)], seed=1)
-    validation = write_rec(tmp_path / "validation.rec", [i % 4 for i in range(8)], seed=2)
-    hyperparameters = {**TINY, "num_training_samples": "16", "epochs": "200"}
-    command = [sys.executable, "-m", "roost", "train", "--job-name", "stopped-by-signal"]
-    command += ["--train", str(train), "--validation", str(validation), "--output", str(tmp_path / "models")]
-    command += [f"-H{name}={value}" for name, value in hyperparameters.items()]
+    for channel in ("train", "validation"):
+        (tmp_path / channel).mkdir()
+        (tmp_path / channel / f"birds_{channel}.rec").write_bytes(b"records")
+    models = tmp_path / "models"
+    command = [sys.executable, str(FAKE_TRAIN), "--job-name", "stopped-by-signal", "--output", str(models)]
+    command += ["--train", str(tmp_path / "train"), "--validation", str(tmp_path / "validation")]
+    command += ["-H", "num_classes=2", "-H", "num_training_samples=16", "-H", "epochs=500"]
     process = subprocess.Popen(
         command,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env={**os.environ, "COLUMNS": "200", "HOME": str(tmp_path / "home")},
+        env={**os.environ, "FAKE_MODE": "slow", "COLUMNS": "200", "HOME": str(tmp_path / "home")},
     )
     assert process.stdout is not None
     seen = []
-    for line in process.stdout:  # until the model of the first epoch is saved
+    for line in process.stdout:  # until the first epoch is over
         seen.append(line)
-        if "Saved checkpoint" in line:
+        if "Epoch[0] Validation-accuracy" in line:
             break
     process.send_signal(signum)
     rest, _ = process.communicate(timeout=120)
@@ -44,10 +46,10 @@ def test_roost_train_stopped_by_a_signal_ends_stopped_with_its_model(tmp_path: P
     assert process.returncode == code, output
     # Recorded beside the models (issue 9, #15), not in a ~/.roost that other people's jobs may share.
     assert not (tmp_path / "home" / ".roost").exists()
-    record = Store(tmp_path / "models" / ".roost" / "roost.db").get("stopped-by-signal")
+    record = Store(models / ".roost" / "roost.db").get("stopped-by-signal")
     assert record is not None
     assert (record.status, record.secondary_status) == ("Stopped", "Stopped"), output
-    model = tmp_path / "models" / "stopped-by-signal" / "output" / "model.tar.gz"
+    model = models / "stopped-by-signal" / "output" / "model.tar.gz"
     assert record.model_artifacts is not None and model.is_file()
     with tarfile.open(model) as archive:
         assert any(name.endswith(".params") for name in archive.getnames())
