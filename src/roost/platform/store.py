@@ -50,8 +50,8 @@ class JobRecord:
     name: str
     arn: str
     request: dict[str, Any]
-    status: str
-    secondary_status: str
+    status: JobStatus
+    secondary_status: SecondaryStatus
     creation_time: float
     last_modified_time: float
     transitions: list[dict[str, Any]] = field(default_factory=list)
@@ -81,9 +81,9 @@ def _to_row(record: JobRecord) -> dict[str, Any]:
 
 
 def _from_row(row: sqlite3.Row) -> JobRecord:
-    return JobRecord(
-        **{name: json.loads(row[name]) if name in _JSON_COLUMNS else row[name] for name in _COLUMNS}
-    )
+    values = {name: json.loads(row[name]) if name in _JSON_COLUMNS else row[name] for name in _COLUMNS}
+    status, secondary = JobStatus(values.pop("status")), SecondaryStatus(values.pop("secondary_status"))
+    return JobRecord(status=status, secondary_status=secondary, **values)
 
 
 @dataclass(frozen=True)
@@ -230,7 +230,8 @@ class Store:
             if status in JOB.terminal:
                 entry["EndTime"] = at
             record.transitions.append(entry)
-            record.status, record.secondary_status, record.last_modified_time = status, secondary, at
+            record.status, record.secondary_status = JobStatus(status), SecondaryStatus(secondary)
+            record.last_modified_time = at
             for key, value in changes.items():
                 setattr(record, key, value)
             row = _to_row(record)
