@@ -51,3 +51,28 @@ def test_events_in_a_time_window_that_contain_a_phrase(log_streams: LogStreams):
         1000,
         3000,
     ]
+
+
+def test_other_resources_write_to_log_groups_of_their_own(log_streams: LogStreams):
+    group = "/aws/sagemaker/Endpoints/birds"
+    assert not log_streams.group_exists(group)
+    log_streams.writer("birds", 1.0, group=group, name="AllTraffic/i-1").append([(1000, "ready")], 1000)
+    log_streams.writer("birds", 1.0).append([(1000, "training")], 1000)
+    assert log_streams.group_exists(group)
+    assert [s.name for s in log_streams.streams(group=group)] == ["AllTraffic/i-1"]
+    assert [s.name for s in log_streams.streams()] == ["birds/algo-1-1"]
+    assert log_streams.exists("AllTraffic/i-1", group) and not log_streams.exists("AllTraffic/i-1")
+
+
+def test_a_state_directory_from_before_log_groups_keeps_its_streams(tmp_path: Path):
+    store = Store(tmp_path / "roost.db")
+    with store.write() as db:
+        db.execute(
+            "CREATE TABLE log_streams (name TEXT PRIMARY KEY, job_name TEXT NOT NULL, creation_time INTEGER "
+            "NOT NULL, first_event_timestamp INTEGER, last_event_timestamp INTEGER, last_ingestion_time "
+            "INTEGER, stored_bytes INTEGER NOT NULL DEFAULT 0)"
+        )
+        db.execute(
+            "INSERT INTO log_streams (name, job_name, creation_time) VALUES ('old/algo-1-1', 'old', 1)"
+        )
+    assert [s.name for s in LogStreams(store).streams()] == ["old/algo-1-1"]

@@ -16,7 +16,8 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 
 from roost.platform.errors import InvalidLogParameter, LogResourceNotFound
-from roost.platform.log_streams import LOG_GROUP, LogEvent
+from roost.platform.log_streams import TRAINING_LOG_GROUP as LOG_GROUP
+from roost.platform.log_streams import LogEvent
 from roost.platform.services import Platform
 from roost.platform.training_jobs import DEFAULT_ACCOUNT
 

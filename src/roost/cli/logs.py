@@ -6,7 +6,7 @@ import argparse
 
 from roost.cli.api_client import DEFAULT_ENDPOINT
 from roost.platform.lifecycle import JOB, JobStatus
-from roost.platform.log_streams import LOG_GROUP
+from roost.platform.log_streams import TRAINING_LOG_GROUP
 
 HELP = "print a training job's log (--follow: keep printing until the job ends)"
 
@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
         streams = call(
             args.endpoint_url,
             logs.describe_log_streams,
-            logGroupName=LOG_GROUP,
+            logGroupName=TRAINING_LOG_GROUP,
             logStreamNamePrefix=f"{args.job}/",
         )
         for stream in streams["logStreams"]:
@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
                 page = call(
                     args.endpoint_url,
                     logs.get_log_events,
-                    logGroupName=LOG_GROUP,
+                    logGroupName=TRAINING_LOG_GROUP,
                     logStreamName=name,
                     **position,
                 )

@@ -2,9 +2,11 @@
 
 The one door to the log tables: the job driver writes a stream through `LogStreamWriter`; the front doors
 (CloudWatch Logs' operations, the console, the CLI) read through `LogStreams` and never touch the store.
-Log group `/aws/sagemaker/TrainingJobs`, stream `<job-name>/algo-1-<epoch-seconds>` (the time the algorithm
-started). Lines keep their tabs (CloudWatch shows them as `#011` in its console; the API returns them as is).
-Event ids grow in the order events were written, so an id is a position to page from.
+A training job's stream is `<job-name>/algo-1-<epoch-seconds>` (the time the algorithm started) in the log
+group `/aws/sagemaker/TrainingJobs`; other resources write to groups of their own (SageMaker's
+`/aws/sagemaker/Endpoints/<name>`, `/aws/sagemaker/TransformJobs`), which exist once they hold a stream.
+Lines keep their tabs (CloudWatch shows them as `#011` in its console; the API returns them as is). Event
+ids grow in the order events were written, so an id is a position to page from.
 """
 
 from __future__ import annotations
@@ -16,13 +18,14 @@ from typing import Any
 
 from roost.platform.store import Store
 
-LOG_GROUP = "/aws/sagemaker/TrainingJobs"
+TRAINING_LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 # CloudWatch's largest event is 256 KiB including 26 bytes of overhead; longer lines are cut to fit.
 MAX_MESSAGE_BYTES = 262_144 - 26
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS log_streams (
     name TEXT PRIMARY KEY,
+    log_group TEXT NOT NULL DEFAULT '/aws/sagemaker/TrainingJobs',
     job_name TEXT NOT NULL,
     creation_time INTEGER NOT NULL,
     first_event_timestamp INTEGER,
@@ -54,6 +57,7 @@ class LogStream:
     """One stream, in DescribeLogStreams' terms (times in epoch milliseconds)."""
 
     name: str
+    log_group: str
     job_name: str
     creation_time: int
     first_event_timestamp: int | None
@@ -77,29 +81,44 @@ class LogStreams:
     def __init__(self, store: Store) -> None:
         self.store = store
         store.ensure_schema(_SCHEMA)
+        columns = {row["name"] for row in store.read("PRAGMA table_info(log_streams)")}
+        if "log_group" not in columns:  # a state directory from before there were other log groups
+            with store.write() as db:
+                db.execute(
+                    "ALTER TABLE log_streams ADD COLUMN log_group TEXT NOT NULL "
+                    f"DEFAULT '{TRAINING_LOG_GROUP}'"
+                )
 
     def streams(
         self,
         prefix: str = "",
         *,
+        group: str = TRAINING_LOG_GROUP,
         by_last_event: bool = False,
         descending: bool = False,
         offset: int = 0,
         limit: int = -1,
     ) -> list[LogStream]:
-        """Streams whose name starts with `prefix`, by name or by last event time, `limit` from `offset`
-        (-1: all)."""
+        """The group's streams whose name starts with `prefix`, by name or by last event time, `limit` from
+        `offset` (-1: all)."""
         direction = "DESC" if descending else "ASC"
         order = f"coalesce(last_event_timestamp, creation_time) {direction}, " if by_last_event else ""
         rows = self.store.read(
-            f"SELECT * FROM log_streams WHERE substr(name, 1, ?) = ? ORDER BY {order}name {direction} "
-            "LIMIT ? OFFSET ?",
-            (len(prefix), prefix, limit, offset),
+            "SELECT * FROM log_streams WHERE log_group = ? AND substr(name, 1, ?) = ? "
+            f"ORDER BY {order}name {direction} LIMIT ? OFFSET ?",
+            (group, len(prefix), prefix, limit, offset),
         )
         return [LogStream(**dict(row)) for row in rows]
 
-    def exists(self, name: str) -> bool:
-        return bool(self.store.read("SELECT 1 FROM log_streams WHERE name = ?", (name,)))
+    def exists(self, name: str, group: str = TRAINING_LOG_GROUP) -> bool:
+        rows = self.store.read("SELECT 1 FROM log_streams WHERE name = ? AND log_group = ?", (name, group))
+        return bool(rows)
+
+    def group_exists(self, group: str) -> bool:
+        """The training jobs' group always exists; another one once a stream was written to it."""
+        return group == TRAINING_LOG_GROUP or bool(
+            self.store.read("SELECT 1 FROM log_streams WHERE log_group = ? LIMIT 1", (group,))
+        )
 
     def events(
         self,
@@ -149,21 +168,25 @@ class LogStreams:
         )
         return int(rows[0][0])
 
-    def writer(self, job_name: str, started_at: float) -> LogStreamWriter:
-        """A new stream for the process of `job_name` that started at `started_at`."""
-        return LogStreamWriter(self.store, job_name, started_at)
+    def writer(
+        self, job_name: str, started_at: float, *, group: str = TRAINING_LOG_GROUP, name: str | None = None
+    ) -> LogStreamWriter:
+        """A new stream for the process of `job_name` that started at `started_at`: a training job's, unless
+        another group and stream name are given."""
+        return LogStreamWriter(
+            self.store, group, name or stream_name(job_name, started_at), job_name, started_at
+        )
 
 
 class LogStreamWriter:
-    """Appends the lines of one algorithm process to its stream as they arrive."""
+    """Appends the lines of one process to its stream as they arrive."""
 
-    def __init__(self, store: Store, job_name: str, started_at: float) -> None:
-        self.store = store
-        self.name = stream_name(job_name, started_at)
+    def __init__(self, store: Store, group: str, name: str, job_name: str, started_at: float) -> None:
+        self.store, self.name = store, name
         with store.write() as db:
             db.execute(
-                "INSERT INTO log_streams (name, job_name, creation_time) VALUES (?, ?, ?)",
-                (self.name, job_name, milliseconds(started_at)),
+                "INSERT INTO log_streams (name, log_group, job_name, creation_time) VALUES (?, ?, ?, ?)",
+                (name, group, job_name, milliseconds(started_at)),
             )
 
     def write(self, line: str, at: float | None = None) -> None:
