@@ -171,22 +171,29 @@ class LogStreams:
     def writer(
         self, job_name: str, started_at: float, *, group: str = TRAINING_LOG_GROUP, name: str | None = None
     ) -> LogStreamWriter:
-        """A new stream for the process of `job_name` that started at `started_at`: a training job's, unless
-        another group and stream name are given."""
-        return LogStreamWriter(
-            self.store, group, name or stream_name(job_name, started_at), job_name, started_at
-        )
+        """A new stream for the process of `job_name` that started at `started_at`."""
+        return LogStreamWriter(self.store, job_name, started_at, group=group, name=name)
 
 
 class LogStreamWriter:
-    """Appends the lines of one process to its stream as they arrive."""
+    """Appends the lines of one process to its stream as they arrive: a training job's stream, unless
+    another group and stream name are given."""
 
-    def __init__(self, store: Store, group: str, name: str, job_name: str, started_at: float) -> None:
-        self.store, self.name = store, name
+    def __init__(
+        self,
+        store: Store,
+        job_name: str,
+        started_at: float,
+        *,
+        group: str = TRAINING_LOG_GROUP,
+        name: str | None = None,
+    ) -> None:
+        self.store = store
+        self.name = name or stream_name(job_name, started_at)
         with store.write() as db:
             db.execute(
                 "INSERT INTO log_streams (name, log_group, job_name, creation_time) VALUES (?, ?, ?, ?)",
-                (name, group, job_name, milliseconds(started_at)),
+                (self.name, group, job_name, milliseconds(started_at)),
             )
 
     def write(self, line: str, at: float | None = None) -> None:
