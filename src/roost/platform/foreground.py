@@ -131,14 +131,18 @@ class _Interrupted(Exception):
 
 @contextlib.contextmanager
 def _signals_as_interrupts() -> Iterator[None]:
-    """Ctrl-C and SIGTERM raise _Interrupted in the main thread, so that both stop the job the same way;
-    elsewhere (a thread cannot take signals) nothing changes."""
+    """The first Ctrl-C or SIGTERM raises _Interrupted in the main thread, so that both stop the job the
+    same way, and later ones are ignored while it stops; elsewhere (a thread cannot take signals) nothing
+    changes."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    interrupted = threading.Event()
 
     def interrupt(signum: int, _frame: object) -> None:
-        raise _Interrupted(signum)
+        if not interrupted.is_set():
+            interrupted.set()
+            raise _Interrupted(signum)
 
     previous = {signum: signal.signal(signum, interrupt) for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -169,18 +173,16 @@ class ForegroundJob:
         kept and uploaded) and waits for it to end Stopped; further signals meanwhile are ignored.
         """
         name = self.record.name
-        worker = self.jobs.queue.start_job(name)
         interrupted_by = None
         with _signals_as_interrupts():
+            worker = self.jobs.queue.start_job(name)
             try:
                 _wait(worker)
             except _Interrupted as interruption:
                 interrupted_by = interruption.signum
                 with contextlib.suppress(InvalidRequest):  # it may have ended meanwhile
                     self.jobs.stop(name)
-                while worker.is_alive():
-                    with contextlib.suppress(_Interrupted):
-                        _wait(worker)
+                _wait(worker)
         final = self.jobs.describe(name)
         artifact = self.storage.resolve(final.model_artifacts) if final.model_artifacts else None
         return JobResult(
