@@ -18,8 +18,12 @@ from roost.platform.store import Store
 FAKE_TRAIN = Path(__file__).with_name("fake_train.py")
 
 
-@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_roost_train_stopped_by_a_signal_ends_stopped_with_its_model(tmp_path: Path, signum, code):
+@pytest.mark.parametrize(
+    ("signals", "code"),
+    [([signal.SIGINT], 130), ([signal.SIGTERM], 143), ([signal.SIGINT, signal.SIGINT], 130)],
+    ids=["ctrl-c", "sigterm", "ctrl-c-twice"],
+)
+def test_roost_train_stopped_by_a_signal_ends_stopped_with_its_model(tmp_path: Path, signals, code):
     for channel in ("train", "validation"):
         (tmp_path / channel).mkdir()
         (tmp_path / channel / f"birds_{channel}.rec").write_bytes(b"records")
@@ -40,7 +44,8 @@ def test_roost_train_stopped_by_a_signal_ends_stopped_with_its_model(tmp_path: P
         seen.append(line)
         if "Epoch[0] Validation-accuracy" in line:
             break
-    process.send_signal(signum)
+    for signum in signals:
+        process.send_signal(signum)
     rest, _ = process.communicate(timeout=120)
     output = "".join(seen) + rest
     assert process.returncode == code, output
