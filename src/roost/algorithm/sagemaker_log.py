@@ -30,9 +30,18 @@ class SageMakerFormatter(logging.Formatter):
 
 
 class _FlushingHandler(logging.StreamHandler):
-    """Flushes every line: the platform captures the log line by line as it is printed."""
+    """Flushes every line: the platform captures the log line by line as it is printed.
+
+    Without a stream of its own it writes to whatever `sys.stdout` is when a line comes, not to the one
+    it was set up with, which a caller (a test capturing output) may have closed since."""
+
+    def __init__(self, stream: TextIO | None) -> None:
+        super().__init__(stream or sys.stdout)
+        self._follows_stdout = stream is None
 
     def emit(self, record: logging.LogRecord) -> None:
+        if self._follows_stdout:
+            self.stream = sys.stdout
         super().emit(record)
         self.flush()
 
@@ -42,7 +51,7 @@ def setup_logging(stream: TextIO | None = None, quiet: bool = False) -> logging.
     logger = logging.getLogger(LOGGER)
     for handler in list(logger.handlers):
         logger.removeHandler(handler)
-    handler = _FlushingHandler(stream or sys.stdout)
+    handler = _FlushingHandler(stream)
     handler.setFormatter(SageMakerFormatter())
     logger.addHandler(handler)
     logger.setLevel(logging.WARNING if quiet else logging.INFO)
