@@ -113,6 +113,7 @@ def check_channels_last(dry: bool) -> None:
     """channels-last with cuDNN autotuning gives NCHW's outputs and gradients, and its speed is shown."""
     device = _device(dry)
     torch.backends.cudnn.benchmark = True
+    torch.backends.cudnn.allow_tf32 = False  # the layouts are compared in float32, not TF32
     layers, side, batch = _sizes(dry)
     images, labels = _batch(side, batch, device)
     results = {}

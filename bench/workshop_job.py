@@ -150,6 +150,8 @@ def train(job: Path, precision: str) -> Run:
         elif accuracy := VALIDATION.search(line):
             run.validation.append(now - ended_training)
             run.accuracy.append(float(accuracy.group(2)))
+            epoch = len(run.training) - 1
+            print(f"  {precision}: epoch {epoch} at {now / 60:.1f} min", file=sys.stderr, flush=True)
         elif arithmetic := ARITHMETIC.search(line):
             run.arithmetic.append(arithmetic.group(1))
     if process.wait():
@@ -160,6 +162,8 @@ def train(job: Path, precision: str) -> Run:
 
 def loader_alone(job: Path, hp: dict[str, str]) -> float:
     """Images/s of the training loader alone for one epoch, with the job's worker count."""
+    import torch
+
     from roost.algorithm.augmentation import Augmentation
     from roost.algorithm.channel import resolve_channel
     from roost.algorithm.job_directory import JobDirectory
@@ -173,7 +177,8 @@ def loader_alone(job: Path, hp: dict[str, str]) -> float:
     augmentation = Augmentation.for_training(hp["augmentation_type"])
     samples = ImageSamples(index, shape, None, augmentation, seed=0)  # type: ignore[arg-type]
     batches = TrainingBatches(len(index), TRAIN_PHOTOS // BATCH, BATCH, 0, 1, seed=0)
-    loader = make_loader(samples, batches, loader_workers(1, on_gpu=False), pin=False)
+    on_gpu = torch.cuda.is_available()
+    loader = make_loader(samples, batches, loader_workers(1, on_gpu), pin=on_gpu)
     iterator = iter(loader)
     next(iterator)  # the worker's start-up, which a job pays once
     start = time.perf_counter()
