@@ -22,7 +22,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from roost.api import console, log_operations, training_job_operations
+from roost.api import (
+    console,
+    endpoint_operations,
+    log_operations,
+    model_operations,
+    training_job_operations,
+)
+from roost.api.runtime import Runtime
 from roost.platform.errors import (
     InvalidLogParameter,
     InvalidRequest,
@@ -38,7 +45,11 @@ CONTENT_TYPE = "application/x-amz-json-1.1"
 Operation = Callable[[Platform, dict[str, Any], str], dict[str, Any]]
 # X-Amz-Target prefix -> operation name -> handler; each resource's module brings its own table.
 SERVICES: dict[str, dict[str, Operation]] = {
-    "SageMaker": {**training_job_operations.OPERATIONS},
+    "SageMaker": {
+        **training_job_operations.OPERATIONS,
+        **model_operations.OPERATIONS,
+        **endpoint_operations.OPERATIONS,
+    },
     "Logs_20140328": {**log_operations.OPERATIONS},
 }
 ERROR_CODES: dict[type[Exception], str] = {
@@ -110,16 +121,20 @@ def create_app(platform: Platform, *, run_jobs: bool = True) -> Starlette:
             log.exception("%s failed", target)
             return aws_error(500, "InternalFailure", f"{target} failed inside the roost server; see its log")
 
+    runtime = Runtime(platform)
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if run_jobs:
             platform.start()
         yield
+        await runtime.close()
         if run_jobs:
             await run_in_threadpool(platform.close)
 
     routes = [
         Route("/", call, methods=["POST"]),
+        Route("/endpoints/{name}/invocations", runtime.invoke, methods=["POST"]),
         Route("/", console.job_list(platform.training_jobs), methods=["GET"]),
         Route("/jobs/{name}", console.job_page(platform.training_jobs), methods=["GET"]),
     ]

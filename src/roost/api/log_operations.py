@@ -1,4 +1,4 @@
-"""CloudWatch Logs' read operations on the training jobs' log group, with CloudWatch's paging semantics.
+"""CloudWatch Logs' read operations on the platform's log groups, with CloudWatch's paging semantics.
 
 GetLogEvents tokens work as CloudWatch's: `nextForwardToken` of the last page comes back unchanged when no
 new event arrived, which is how clients (the SageMaker SDK, `aws logs tail`) know they are at the end.
@@ -16,7 +16,6 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 
 from roost.platform.errors import InvalidLogParameter, LogResourceNotFound
-from roost.platform.log_stream import LOG_GROUP
 from roost.platform.services import Platform
 from roost.platform.store import LogEvent
 from roost.platform.training_jobs import DEFAULT_ACCOUNT
@@ -60,7 +59,8 @@ class FilterEventsInput(_Input):
     limit: Annotated[int, Field(ge=1, le=10_000)] = 10_000
 
 
-def _parse(model: type[Any], payload: dict[str, Any]) -> Any:
+def _parse(model: type[Any], payload: dict[str, Any], platform: Platform) -> tuple[Any, str]:
+    """The request and the log group it names: the training jobs' or an endpoint's."""
     try:
         given = model.model_validate(payload)
     except pydantic.ValidationError as failure:
@@ -70,13 +70,14 @@ def _parse(model: type[Any], payload: dict[str, Any]) -> Any:
     group = given.logGroupName or (given.logGroupIdentifier or "").rpartition(":log-group:")[2] or None
     if group is None:
         raise InvalidLogParameter("Either logGroupName or logGroupIdentifier must be given")
-    if group.removesuffix(":*") != LOG_GROUP:
+    group = group.removesuffix(":*")
+    if not platform.training_jobs.store.log_group_exists(group):
         raise LogResourceNotFound("The specified log group does not exist.")
-    return given
+    return given, group
 
 
-def _stream_arn(region: str, name: str) -> str:
-    return f"arn:aws:logs:{region}:{DEFAULT_ACCOUNT}:log-group:{LOG_GROUP}:log-stream:{name}"
+def _stream_arn(region: str, group: str, name: str) -> str:
+    return f"arn:aws:logs:{region}:{DEFAULT_ACCOUNT}:log-group:{group}:log-stream:{name}"
 
 
 def _offset_token(offset: int) -> str:
@@ -93,12 +94,12 @@ def _offset(token: str | None) -> int:
 
 
 def describe_log_streams(platform: Platform, payload: dict[str, Any], region: str) -> dict[str, Any]:
-    given: DescribeStreamsInput = _parse(DescribeStreamsInput, payload)
+    given, group = _parse(DescribeStreamsInput, payload, platform)
     by_time = given.orderBy == "LastEventTime"
     if by_time and given.logStreamNamePrefix:
         raise InvalidLogParameter("Cannot order by LastEventTime with a logStreamNamePrefix.")
     streams = platform.training_jobs.store.streams(
-        given.logStreamNamePrefix or "", order_by_last_event=by_time
+        given.logStreamNamePrefix or "", order_by_last_event=by_time, log_group=group
     )
     if given.descending:
         streams.reverse()
@@ -109,7 +110,7 @@ def describe_log_streams(platform: Platform, payload: dict[str, Any], region: st
             {
                 "logStreamName": s["name"],
                 "creationTime": s["creation_time"],
-                "arn": _stream_arn(region, s["name"]),
+                "arn": _stream_arn(region, group, s["name"]),
                 "storedBytes": s["stored_bytes"],
                 **{
                     key: s[column]
@@ -145,9 +146,9 @@ def _within_size(events: list[LogEvent], newest_first: bool = False) -> list[Log
 
 
 def get_log_events(platform: Platform, payload: dict[str, Any], region: str) -> dict[str, Any]:
-    given: GetEventsInput = _parse(GetEventsInput, payload)
+    given, group = _parse(GetEventsInput, payload, platform)
     store = platform.training_jobs.store
-    if not store.stream_exists(given.logStreamName):
+    if not store.stream_exists(given.logStreamName, group):
         raise LogResourceNotFound("The specified log stream does not exist.")
     window = {"start_ms": given.startTime, "end_ms": given.endTime, "limit": given.limit}
     if given.nextToken is not None:
@@ -207,11 +208,11 @@ def compile_filter_pattern(pattern: str | None) -> Callable[[str], bool]:
 
 
 def filter_log_events(platform: Platform, payload: dict[str, Any], region: str) -> dict[str, Any]:
-    given: FilterEventsInput = _parse(FilterEventsInput, payload)
+    given, group = _parse(FilterEventsInput, payload, platform)
     if given.logStreamNames and given.logStreamNamePrefix:
         raise InvalidLogParameter("logStreamNames and logStreamNamePrefix cannot both be specified")
     store = platform.training_jobs.store
-    known = [row["name"] for row in store.streams(given.logStreamNamePrefix or "")]
+    known = [row["name"] for row in store.streams(given.logStreamNamePrefix or "", log_group=group)]
     streams = [name for name in known if given.logStreamNames is None or name in given.logStreamNames]
     matches = compile_filter_pattern(given.filterPattern)
     found: list[LogEvent] = []

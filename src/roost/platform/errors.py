@@ -23,3 +23,11 @@ class LogResourceNotFound(UserError):
 
 class InvalidLogParameter(UserError):
     """A CloudWatch Logs parameter is invalid (`InvalidParameterException`)."""
+
+
+class EndpointNotFound(UserError):
+    """InvokeEndpoint on an endpoint that is not serving (SageMaker Runtime's `ValidationError`)."""
+
+
+class EndpointUnavailable(UserError):
+    """No instance of the chosen variant can take a request now (SageMaker Runtime's `ServiceUnavailable`)."""

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import time
 
-from roost.platform.store import Store
+from roost.platform.store import TRAINING_LOG_GROUP, Store
 
-LOG_GROUP = "/aws/sagemaker/TrainingJobs"
+LOG_GROUP = TRAINING_LOG_GROUP
 # CloudWatch's largest event is 256 KiB including 26 bytes of overhead; longer lines are cut to fit.
 MAX_MESSAGE_BYTES = 262_144 - 26
 
@@ -24,12 +24,21 @@ def milliseconds(seconds: float) -> int:
 
 
 class LogStreamWriter:
-    """Appends the lines of one algorithm process to its stream as they arrive."""
+    """Appends the lines of one algorithm process to its stream as they arrive (a training job's unless
+    another group and stream name are given)."""
 
-    def __init__(self, store: Store, job_name: str, started_at: float) -> None:
+    def __init__(
+        self,
+        store: Store,
+        job_name: str,
+        started_at: float,
+        *,
+        group: str = LOG_GROUP,
+        name: str | None = None,
+    ) -> None:
         self.store = store
-        self.name = stream_name(job_name, started_at)
-        store.create_stream(self.name, job_name, milliseconds(started_at))
+        self.name = name or stream_name(job_name, started_at)
+        store.create_stream(self.name, job_name, milliseconds(started_at), log_group=group)
 
     def write(self, line: str, at: float | None = None) -> None:
         message = line.rstrip("\r\n")

@@ -6,10 +6,14 @@ button, a command and an API call that do the same thing go through the same cod
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from roost.platform.endpoint_configs import EndpointConfigs
+from roost.platform.endpoints import Endpoints
+from roost.platform.models import Models
 from roost.platform.storage import Storage
 from roost.platform.training_jobs import TrainingJobs
 
@@ -17,17 +21,40 @@ from roost.platform.training_jobs import TrainingJobs
 @dataclass
 class Platform:
     training_jobs: TrainingJobs
+    models: Models
+    endpoint_configs: EndpointConfigs
+    endpoints: Endpoints
 
     @classmethod
-    def open(cls, state_dir: Path, storage: Storage, **runner_options: Any) -> Platform:
-        """The platform kept under `state_dir` (roost.db, jobs/<name>/), not yet running anything."""
-        return cls(training_jobs=TrainingJobs.open(state_dir, storage, **runner_options))
+    def open(
+        cls,
+        state_dir: Path,
+        storage: Storage,
+        *,
+        endpoint_options: Mapping[str, Any] | None = None,
+        **runner_options: Any,
+    ) -> Platform:
+        """The platform kept under `state_dir` (roost.db, jobs/<name>/, endpoints/<name>/), not yet running
+        anything. `endpoint_options` go to Endpoints (restarts, startup timeout, the serving command)."""
+        training_jobs = TrainingJobs.open(state_dir, storage, **runner_options)
+        store = training_jobs.store
+        models = Models(store, storage)
+        endpoint_configs = EndpointConfigs(store, models)
+        endpoints = Endpoints(
+            store, storage, models, endpoint_configs, state_dir / "endpoints", **(endpoint_options or {})
+        )
+        return cls(training_jobs, models, endpoint_configs, endpoints)
 
     def start(self) -> None:
-        """Give a final state to what a previous server left running, then start working the queue."""
+        """Give a final state to what a previous server left running, deploy again the endpoints that were
+        serving, then start working the queue."""
         self.training_jobs.runner.recover()
+        self.endpoints.recover()
         self.training_jobs.runner.start()
+        self.endpoints.start()
 
     def close(self) -> None:
-        """Stop everything that runs (jobs end Stopped, keeping their model so far)."""
+        """Stop everything that runs (jobs end Stopped, keeping their model so far; endpoints' processes
+        end, the endpoints stay InService for the next server)."""
+        self.endpoints.close()
         self.training_jobs.runner.close()

@@ -43,6 +43,7 @@ CREATE INDEX IF NOT EXISTS jobs_by_creation ON jobs (creation_time, name);
 CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status, name);
 CREATE TABLE IF NOT EXISTS log_streams (
     name TEXT PRIMARY KEY,
+    log_group TEXT NOT NULL DEFAULT '/aws/sagemaker/TrainingJobs',
     job_name TEXT NOT NULL,
     creation_time INTEGER NOT NULL,
     first_event_timestamp INTEGER,
@@ -130,6 +131,7 @@ class JobQuery:
 
 
 _SORT_COLUMNS = {"Name": "name", "CreationTime": "creation_time", "Status": "status"}
+TRAINING_LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 
 
 class Store:
@@ -140,6 +142,11 @@ class Store:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self.ensure_schema(_SCHEMA)
+        columns = {row["name"] for row in self.read("PRAGMA table_info(log_streams)")}
+        if "log_group" not in columns:  # a state directory from before endpoints had log groups
+            self._connection().execute(
+                f"ALTER TABLE log_streams ADD COLUMN log_group TEXT NOT NULL DEFAULT '{TRAINING_LOG_GROUP}'"
+            )
 
     def ensure_schema(self, sql: str) -> None:
         """Create the tables and indexes of `sql` (CREATE ... IF NOT EXISTS) where they are missing.
@@ -285,11 +292,13 @@ class Store:
 
     # -- log streams -------------------------------------------------------------------------------------
 
-    def create_stream(self, name: str, job_name: str, creation_time_ms: int) -> None:
+    def create_stream(
+        self, name: str, job_name: str, creation_time_ms: int, log_group: str = TRAINING_LOG_GROUP
+    ) -> None:
         with self.write() as db:
             db.execute(
-                "INSERT INTO log_streams (name, job_name, creation_time) VALUES (?, ?, ?)",
-                (name, job_name, creation_time_ms),
+                "INSERT INTO log_streams (name, log_group, job_name, creation_time) VALUES (?, ?, ?, ?)",
+                (name, log_group, job_name, creation_time_ms),
             )
 
     def append_events(self, stream: str, events: Sequence[tuple[int, str]], ingestion_time_ms: int) -> None:
@@ -314,14 +323,25 @@ class Store:
                 ),
             )
 
-    def streams(self, prefix: str = "", order_by_last_event: bool = False) -> list[sqlite3.Row]:
+    def streams(
+        self, prefix: str = "", order_by_last_event: bool = False, log_group: str = TRAINING_LOG_GROUP
+    ) -> list[sqlite3.Row]:
         order = "coalesce(last_event_timestamp, creation_time), name" if order_by_last_event else "name"
         return self.read(
-            f"SELECT * FROM log_streams WHERE substr(name, 1, ?) = ? ORDER BY {order}", (len(prefix), prefix)
+            f"SELECT * FROM log_streams WHERE log_group = ? AND substr(name, 1, ?) = ? ORDER BY {order}",
+            (log_group, len(prefix), prefix),
         )
 
-    def stream_exists(self, name: str) -> bool:
-        return bool(self.read("SELECT 1 FROM log_streams WHERE name = ?", (name,)))
+    def stream_exists(self, name: str, log_group: str = TRAINING_LOG_GROUP) -> bool:
+        return bool(
+            self.read("SELECT 1 FROM log_streams WHERE name = ? AND log_group = ?", (name, log_group))
+        )
+
+    def log_group_exists(self, log_group: str) -> bool:
+        """The training jobs' group always exists; another one once a stream was written to it."""
+        return log_group == TRAINING_LOG_GROUP or bool(
+            self.read("SELECT 1 FROM log_streams WHERE log_group = ? LIMIT 1", (log_group,))
+        )
 
     def events(
         self,
