@@ -242,7 +242,11 @@ class Endpoints:
             if isinstance(location, Path) and not location.is_file():
                 raise DeployFailed(f"Could not find model data at {url} (model {model.name}).")
             target = folder / "model.tar.gz"
-            self.storage.fetch(ChannelFile(target.name, location), target)
+            if isinstance(location, Path):  # a copy: the endpoint outlives changes to the data root
+                folder.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(location, target)
+            else:
+                self.storage.fetch(ChannelFile(target.name, location), target)
         except (UserError, OSError, BotoCoreError, ClientError) as error:
             raise DeployFailed(
                 f"Could not download model data from {url} (model {model.name}): {error}"
