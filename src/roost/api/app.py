@@ -26,16 +26,21 @@ from roost.api import (
     console,
     endpoint_operations,
     log_operations,
+    metric_operations,
     model_operations,
+    tag_operations,
     training_job_operations,
 )
 from roost.api.runtime import Runtime
 from roost.platform.errors import (
     InvalidLogParameter,
+    InvalidMetricParameter,
+    InvalidMetricParameterCombination,
     InvalidRequest,
     JobExists,
     JobNotFound,
     LogResourceNotFound,
+    MissingMetricParameter,
 )
 from roost.platform.services import Platform
 from roost.platform.training_jobs import DEFAULT_REGION
@@ -47,10 +52,12 @@ Operation = Callable[[Platform, dict[str, Any], str], dict[str, Any]]
 SERVICES: dict[str, dict[str, Operation]] = {
     "SageMaker": {
         **training_job_operations.OPERATIONS,
+        **tag_operations.OPERATIONS,
         **model_operations.OPERATIONS,
         **endpoint_operations.OPERATIONS,
     },
     "Logs_20140328": {**log_operations.OPERATIONS},
+    "GraniteServiceVersion20100801": {**metric_operations.OPERATIONS},  # CloudWatch
 }
 ERROR_CODES: dict[type[Exception], str] = {
     InvalidRequest: "ValidationException",
@@ -58,6 +65,9 @@ ERROR_CODES: dict[type[Exception], str] = {
     JobNotFound: "ResourceNotFound",
     LogResourceNotFound: "ResourceNotFoundException",
     InvalidLogParameter: "InvalidParameterException",
+    InvalidMetricParameter: "InvalidParameterValue",
+    MissingMetricParameter: "MissingParameter",
+    InvalidMetricParameterCombination: "InvalidParameterCombination",
 }
 _REGION = re.compile(r"Credential=[^/,]+/\d{8}/([a-z0-9-]+)/")
 log = logging.getLogger("roost.api")

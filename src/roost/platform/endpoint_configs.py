@@ -14,6 +14,7 @@ from roost.platform.models import NAME_PATTERN, Models, RequestShape, ResourceNa
 from roost.platform.resource_table import Resource, ResourceTable, resource_arn
 from roost.platform.service_model import enum
 from roost.platform.store import JobQuery, Store
+from roost.platform.tags import Tags
 
 
 class VariantSpec(RequestShape):
@@ -32,9 +33,10 @@ class CreateEndpointConfigRequest(RequestShape):
 
 
 class EndpointConfigs:
-    def __init__(self, store: Store, models: Models) -> None:
+    def __init__(self, store: Store, models: Models, tags: Tags) -> None:
         self.table = ResourceTable(store, "endpoint_configs")
-        self.models = models
+        self.models, self.tags = models, tags
+        tags.register("endpoint-config", self.table.has_arn)
 
     def create(self, raw: Mapping[str, Any], region: str) -> Resource:
         request: CreateEndpointConfigRequest = parse(CreateEndpointConfigRequest, raw)
@@ -65,7 +67,7 @@ class EndpointConfigs:
             creation_time=now,
             last_modified_time=now,
         )
-        if not self.table.insert(config):
+        if not self.table.tagged(self.tags, raw, config):
             raise InvalidRequest(f'Cannot create already existing endpoint configuration "{config.arn}".')
         return config
 

@@ -9,6 +9,8 @@ stops it with SIGTERM, then SIGKILL.
 from __future__ import annotations
 
 import collections
+import contextlib
+import os
 import secrets
 import signal
 import socket
@@ -21,8 +23,8 @@ from pathlib import Path
 
 import httpx
 
+from roost.platform.local_executor import LocalExecutor, start_ticks
 from roost.platform.log_stream import LogStreamWriter
-from roost.platform.runner import _signal_group, _start_ticks
 from roost.platform.store import Store
 
 SERVE_COMMAND = (sys.executable, "-m", "roost", "serve")
@@ -67,7 +69,7 @@ class Instance:
             cwd=model_file.parent,
             start_new_session=True,  # its own group: a stop reaches every process it started
         )
-        self.start_ticks = _start_ticks(self.process.pid)
+        self.start_ticks = start_ticks(self.process.pid)
         self._pump = threading.Thread(target=self._copy_output, name=f"log-{endpoint}-{variant}", daemon=True)
         self._pump.start()
 
@@ -124,7 +126,11 @@ class Instance:
         self._pump.join(5)
 
 
-def kill_orphan(pid: int, start_ticks: int | None) -> None:
+def kill_orphan(pid: int, start_ticks_then: int | None) -> None:
     """Kill the process group of an instance a previous server left running, if it is still that one."""
-    if _start_ticks(pid) == start_ticks:
-        _signal_group(pid, signal.SIGKILL)
+    LocalExecutor().kill_orphan(pid, start_ticks_then)
+
+
+def _signal_group(pid: int, signum: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signum)

@@ -20,10 +20,9 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
-from pydantic import Field
 
 from roost.errors import UserError
 from roost.platform.endpoint_configs import EndpointConfigs
@@ -34,6 +33,7 @@ from roost.platform.models import Models, RequestShape, ResourceName, container,
 from roost.platform.resource_table import Resource, ResourceTable, account_of, resource_arn
 from roost.platform.storage import ChannelFile, Storage
 from roost.platform.store import JobQuery, Store
+from roost.platform.tags import Tags
 
 DEFAULT_STARTUP_TIMEOUT_S = 600.0
 DEFAULT_MAX_RESTARTS = 3
@@ -44,7 +44,6 @@ _S = EndpointStatus
 class CreateEndpointRequest(RequestShape):
     EndpointName: ResourceName
     EndpointConfigName: ResourceName
-    Tags: Annotated[list[dict[str, str]], Field(max_length=50)] | None = None
 
 
 class UpdateEndpointRequest(RequestShape):
@@ -123,6 +122,7 @@ class Endpoints:
         storage: Storage,
         models: Models,
         configs: EndpointConfigs,
+        tags: Tags,
         endpoints_dir: Path,
         *,
         command: Sequence[str] = SERVE_COMMAND,
@@ -131,6 +131,8 @@ class Endpoints:
         poll_s: float = 1.0,
     ) -> None:
         self.table = ResourceTable(store, "endpoints")
+        self.tags = tags
+        tags.register("endpoint", self.table.has_arn)
         self.store, self.storage, self.models, self.configs = store, storage, models, configs
         self.endpoints_dir = endpoints_dir
         self.command = tuple(command)
@@ -158,7 +160,7 @@ class Endpoints:
             status=str(_S.CREATING),
             state={"config_name": config.name, "config": config.request},
         )
-        if not self.table.insert(endpoint):
+        if not self.table.tagged(self.tags, raw, endpoint):
             raise InvalidRequest(f'Cannot create already existing endpoint "{endpoint.arn}".')
         self._spawn(self._deploy, endpoint.name, config.name, config.request)
         return endpoint

@@ -25,6 +25,18 @@ class InvalidLogParameter(UserError):
     """A CloudWatch Logs parameter is invalid (`InvalidParameterException`)."""
 
 
+class InvalidMetricParameter(UserError):
+    """A CloudWatch parameter is invalid (`InvalidParameterValue`)."""
+
+
+class MissingMetricParameter(UserError):
+    """A required CloudWatch parameter is missing (`MissingParameter`)."""
+
+
+class InvalidMetricParameterCombination(UserError):
+    """CloudWatch parameters that cannot go together (`InvalidParameterCombination`)."""
+
+
 class EndpointNotFound(UserError):
     """InvokeEndpoint on an endpoint that is not serving (SageMaker Runtime's `ValidationError`)."""
 

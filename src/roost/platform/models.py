@@ -20,6 +20,7 @@ from roost.platform.request import ALGORITHM_IMAGE, ROLE_ARN_PATTERN, validation
 from roost.platform.resource_table import Resource, ResourceTable, resource_arn
 from roost.platform.storage import S3Object, Storage
 from roost.platform.store import JobQuery, Store
+from roost.platform.tags import Tags
 
 # EndpointName, ModelName, EndpointConfigName and TransformJobName share this pattern in botocore.
 NAME_PATTERN = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"
@@ -66,9 +67,10 @@ def container(model: Resource) -> dict[str, Any]:
 
 
 class Models:
-    def __init__(self, store: Store, storage: Storage) -> None:
+    def __init__(self, store: Store, storage: Storage, tags: Tags) -> None:
         self.table = ResourceTable(store, "models")
-        self.storage = storage
+        self.storage, self.tags = storage, tags
+        tags.register("model", self.table.has_arn)
 
     def _container(self, request: CreateModelRequest) -> ContainerSpec:
         containers = request.Containers or []
@@ -113,7 +115,7 @@ class Models:
             creation_time=now,
             last_modified_time=now,
         )
-        if not self.table.insert(model):
+        if not self.table.tagged(self.tags, raw, model):
             raise InvalidRequest(f'Cannot create already existing model "{model.arn}".')
         return model
 

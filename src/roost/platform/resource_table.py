@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from roost.platform.store import JobQuery, Store
+from roost.platform.tags import Tags, parse_tags
 
 DEFAULT_ACCOUNT = "000000000000"
 _ROLE_ACCOUNT = re.compile(r"::(\d{12}):")
@@ -97,6 +99,19 @@ class ResourceTable:
                     json.dumps(resource.state) if resource.state is not None else None,
                 ),
             )
+        return True
+
+    def has_arn(self, arn: str) -> bool:
+        return bool(self.store.read(f"SELECT 1 FROM {self.table} WHERE arn = ?", (arn,)))
+
+    def tagged(self, tags: Tags, raw: Mapping[str, Any], resource: Resource) -> bool:
+        """Insert `resource` with the request's Tags (checked first: a bad tag stores nothing); False when
+        one of that name exists already."""
+        given = parse_tags(raw.get("Tags", []))
+        if not self.insert(resource):
+            return False
+        if given:
+            tags.add(resource.arn, given)
         return True
 
     def get(self, name: str) -> Resource | None:

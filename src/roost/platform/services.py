@@ -13,14 +13,18 @@ from typing import Any
 
 from roost.platform.endpoint_configs import EndpointConfigs
 from roost.platform.endpoints import Endpoints
+from roost.platform.metrics import Metrics
 from roost.platform.models import Models
 from roost.platform.storage import Storage
+from roost.platform.tags import Tags
 from roost.platform.training_jobs import TrainingJobs
 
 
 @dataclass
 class Platform:
     training_jobs: TrainingJobs
+    tags: Tags
+    metrics: Metrics
     models: Models
     endpoint_configs: EndpointConfigs
     endpoints: Endpoints
@@ -32,29 +36,35 @@ class Platform:
         storage: Storage,
         *,
         endpoint_options: Mapping[str, Any] | None = None,
-        **runner_options: Any,
+        **queue_options: Any,
     ) -> Platform:
         """The platform kept under `state_dir` (roost.db, jobs/<name>/, endpoints/<name>/), not yet running
         anything. `endpoint_options` go to Endpoints (restarts, startup timeout, the serving command)."""
-        training_jobs = TrainingJobs.open(state_dir, storage, **runner_options)
-        store = training_jobs.store
-        models = Models(store, storage)
-        endpoint_configs = EndpointConfigs(store, models)
+        training_jobs = TrainingJobs.open(state_dir, storage, **queue_options)
+        store, tags = training_jobs.store, training_jobs.tags
+        models = Models(store, storage, tags)
+        endpoint_configs = EndpointConfigs(store, models, tags)
         endpoints = Endpoints(
-            store, storage, models, endpoint_configs, state_dir / "endpoints", **(endpoint_options or {})
+            store,
+            storage,
+            models,
+            endpoint_configs,
+            tags,
+            state_dir / "endpoints",
+            **(endpoint_options or {}),
         )
-        return cls(training_jobs, models, endpoint_configs, endpoints)
+        return cls(training_jobs, tags, training_jobs.metrics, models, endpoint_configs, endpoints)
 
     def start(self) -> None:
         """Give a final state to what a previous server left running, deploy again the endpoints that were
         serving, then start working the queue."""
-        self.training_jobs.runner.recover()
+        self.training_jobs.queue.recover()
         self.endpoints.recover()
-        self.training_jobs.runner.start()
+        self.training_jobs.queue.start()
         self.endpoints.start()
 
     def close(self) -> None:
         """Stop everything that runs (jobs end Stopped, keeping their model so far; endpoints' processes
         end, the endpoints stay InService for the next server)."""
         self.endpoints.close()
-        self.training_jobs.runner.close()
+        self.training_jobs.queue.close()
