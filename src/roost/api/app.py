@@ -30,6 +30,7 @@ from roost.api import (
     model_operations,
     tag_operations,
     training_job_operations,
+    transform_job_operations,
 )
 from roost.api.runtime import Runtime
 from roost.platform.errors import (
@@ -55,6 +56,7 @@ SERVICES: dict[str, dict[str, Operation]] = {
         **tag_operations.OPERATIONS,
         **model_operations.OPERATIONS,
         **endpoint_operations.OPERATIONS,
+        **transform_job_operations.OPERATIONS,
     },
     "Logs_20140328": {**log_operations.OPERATIONS},
     "GraniteServiceVersion20100801": {**metric_operations.OPERATIONS},  # CloudWatch

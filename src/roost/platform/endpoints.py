@@ -110,11 +110,6 @@ class Deployment:
             instance.stop()
 
 
-def _moves_to(status: EndpointStatus) -> tuple[str, ...]:
-    """The statuses from which the endpoint lifecycle allows a move to `status`."""
-    return tuple(str(s) for s, nexts in ENDPOINT.moves.items() if status in nexts)
-
-
 class Endpoints:
     def __init__(
         self,
@@ -179,7 +174,7 @@ class Endpoints:
         endpoint = self.describe(request.EndpointName, region)
         config = self.configs.describe(request.EndpointConfigName, region)
         updating = self.table.change(
-            endpoint.name, only_from=_moves_to(_S.UPDATING), status=str(_S.UPDATING), failure_reason=None
+            endpoint.name, only_from=ENDPOINT.into(_S.UPDATING), status=str(_S.UPDATING), failure_reason=None
         )
         if updating is None:
             raise InvalidRequest(f'Cannot update in-progress endpoint "{endpoint.arn}".')
@@ -188,7 +183,7 @@ class Endpoints:
 
     def delete(self, name: str, region: str) -> None:
         endpoint = self.describe(name, region)
-        if self.table.change(endpoint.name, only_from=_moves_to(_S.DELETING), status=str(_S.DELETING)):
+        if self.table.change(endpoint.name, only_from=ENDPOINT.into(_S.DELETING), status=str(_S.DELETING)):
             self._spawn(self._remove, endpoint.name)
 
     def route(self, name: str, target_variant: str | None) -> tuple[Variant, Instance]:
@@ -335,7 +330,7 @@ class Endpoints:
             )
         else:
             self.table.change(
-                name, only_from=_moves_to(_S.FAILED), status=str(_S.FAILED), failure_reason=reason[:1024]
+                name, only_from=ENDPOINT.into(_S.FAILED), status=str(_S.FAILED), failure_reason=reason[:1024]
             )
 
     def _summaries(self, deployment: Deployment, config: dict[str, Any]) -> list[dict[str, Any]]:
@@ -417,7 +412,10 @@ class Endpoints:
                         del self._live[name.lower()]
                 deployment.stop()
                 self.table.change(
-                    name, only_from=_moves_to(_S.FAILED), status=str(_S.FAILED), failure_reason=message[:1024]
+                    name,
+                    only_from=ENDPOINT.into(_S.FAILED),
+                    status=str(_S.FAILED),
+                    failure_reason=message[:1024],
                 )
                 return
             note = (

@@ -18,6 +18,7 @@ from roost.platform.models import Models
 from roost.platform.storage import Storage
 from roost.platform.tags import Tags
 from roost.platform.training_jobs import TrainingJobs
+from roost.platform.transform_jobs import TransformJobs
 
 
 @dataclass
@@ -28,6 +29,7 @@ class Platform:
     models: Models
     endpoint_configs: EndpointConfigs
     endpoints: Endpoints
+    transform_jobs: TransformJobs
 
     @classmethod
     def open(
@@ -53,18 +55,24 @@ class Platform:
             state_dir / "endpoints",
             **(endpoint_options or {}),
         )
-        return cls(training_jobs, tags, training_jobs.metrics, models, endpoint_configs, endpoints)
+        transform_jobs = TransformJobs(store, storage, models, tags, state_dir / "transform-jobs")
+        return cls(
+            training_jobs, tags, training_jobs.metrics, models, endpoint_configs, endpoints, transform_jobs
+        )
 
     def start(self) -> None:
         """Give a final state to what a previous server left running, deploy again the endpoints that were
         serving, then start working the queue."""
         self.training_jobs.queue.recover()
+        self.transform_jobs.queue.recover()
         self.endpoints.recover()
         self.training_jobs.queue.start()
+        self.transform_jobs.queue.start()
         self.endpoints.start()
 
     def close(self) -> None:
         """Stop everything that runs (jobs end Stopped, keeping their model so far; endpoints' processes
         end, the endpoints stay InService for the next server)."""
         self.endpoints.close()
+        self.transform_jobs.queue.close()
         self.training_jobs.queue.close()
