@@ -62,6 +62,16 @@ def test_estimator_deploy_predict_delete(server, session):
     )
     _probabilities(predictor.predict(jpeg()))
     predictor.delete_endpoint()
+
+    # Lab 4's photos in a bucket, as a batch transform of the same model.
+    for seed in range(3):
+        photo = server.data_root / "birds" / "sdk-photos" / f"{seed}.jpg"
+        photo.parent.mkdir(parents=True, exist_ok=True)
+        photo.write_bytes(jpeg(seed))
+    transformer = estimator.transformer(1, "ml.m5.xlarge", output_path="s3://birds/sdk-batch")
+    transformer.transform("s3://birds/sdk-photos/", content_type="application/x-image", wait=True, logs=False)
+    for seed in range(3):
+        _probabilities((server.data_root / "birds" / "sdk-batch" / f"{seed}.jpg.out").read_bytes())
     sm = server.client("sagemaker")
     sm.get_waiter("endpoint_deleted").wait(EndpointName="sdk-birds", WaiterConfig={"Delay": 0.5})
     assert sm.list_endpoint_configs(NameContains="sdk-birds")["EndpointConfigs"] == []
