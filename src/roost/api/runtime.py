@@ -10,6 +10,8 @@ kept alive, so the proxy costs a fraction of a millisecond.
 
 from __future__ import annotations
 
+import socket
+
 import httpx
 from starlette.requests import Request
 from starlette.responses import Response
@@ -38,11 +40,16 @@ class Runtime:
     def _http(self) -> httpx.AsyncClient:
         # Made on first use, inside the server's event loop, which its connections belong to.
         if self._client is None:
+            limits = httpx.Limits(
+                max_connections=256, max_keepalive_connections=64, keepalive_expiry=KEEPALIVE_S
+            )
+            # Nagle off: a request's headers and body go out as two writes, and with Nagle the body
+            # would wait for the ACK of the headers, which the instance delays by ~40 ms.
+            transport = httpx.AsyncHTTPTransport(
+                limits=limits, socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
+            )
             self._client = httpx.AsyncClient(
-                timeout=httpx.Timeout(INVOCATION_TIMEOUT_S, connect=5.0),
-                limits=httpx.Limits(
-                    max_connections=256, max_keepalive_connections=64, keepalive_expiry=KEEPALIVE_S
-                ),
+                transport=transport, timeout=httpx.Timeout(INVOCATION_TIMEOUT_S, connect=5.0)
             )
         return self._client
 
