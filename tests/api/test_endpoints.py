@@ -148,7 +148,26 @@ def test_variants_share_traffic_by_weight_and_target_variant_picks_one(server, m
     only = runtime.invoke_endpoint(EndpointName="weighted", ContentType="image/jpeg", Body=jpeg())
     assert only["InvokedProductionVariant"] == "Only"
     wait_until(lambda: not old & set(instance_pids("weighted")))
+
+    # An update that cannot start rolls back: the endpoint goes on serving its configuration, and says why.
+    junk = server.data_root / "birds" / "junk.tar.gz"
+    junk.write_bytes(b"not a model")
+    create_model(sagemaker, "junk", "s3://birds/junk.tar.gz")
+    sagemaker.create_endpoint_config(
+        EndpointConfigName="weighted-v3",
+        ProductionVariants=[{"VariantName": "Junk", "ModelName": "junk", "InstanceType": "ml.m5.large"}],
+    )
+    sagemaker.update_endpoint(EndpointName="weighted", EndpointConfigName="weighted-v3")
+    rolled_back = wait_until(lambda: _failed_update(sagemaker, "weighted"))
+    assert rolled_back["EndpointConfigName"] == "weighted-v2"
+    assert "production variant Junk did not pass the ping health check" in rolled_back["FailureReason"]
+    assert _answers(runtime, "weighted")
     sagemaker.delete_endpoint(EndpointName="weighted")
+
+
+def _failed_update(sagemaker, name: str) -> dict | None:
+    endpoint = sagemaker.describe_endpoint(EndpointName=name)
+    return endpoint if endpoint["EndpointStatus"] == "InService" and "FailureReason" in endpoint else None
 
 
 def _evil_tar() -> bytes:

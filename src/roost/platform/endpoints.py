@@ -24,13 +24,14 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from roost.algorithm.job_directory import FAILURE_LIMIT
 from roost.errors import UserError
 from roost.platform.endpoint_configs import EndpointConfigs
 from roost.platform.endpoint_processes import SERVE_COMMAND, Instance, kill_orphan, log_group
 from roost.platform.errors import EndpointNotFound, EndpointUnavailable, InvalidRequest
 from roost.platform.lifecycle import ENDPOINT, EndpointStatus
 from roost.platform.models import Models, RequestShape, ResourceName, container, not_found, parse
-from roost.platform.resource_table import Resource, ResourceTable, account_of, resource_arn
+from roost.platform.resource_table import DEFAULT_ACCOUNT, Resource, ResourceTable, account_of, resource_arn
 from roost.platform.storage import ChannelFile, Storage
 from roost.platform.store import JobQuery, Store
 from roost.platform.tags import Tags
@@ -192,7 +193,7 @@ class Endpoints:
             deployment = self._live.get(name.lower())
         if deployment is None:
             stored = self.table.get(name)
-            account = account_of(stored.arn) if stored else account_of(resource_arn("endpoint", name, "-"))
+            account = account_of(stored.arn) if stored else DEFAULT_ACCOUNT
             raise EndpointNotFound(f"Endpoint {name} of account {account} not found.")
         return deployment.pick(target_variant)
 
@@ -320,6 +321,7 @@ class Endpoints:
 
     def _deploy_failed(self, name: str, reason: str) -> None:
         log.warning("endpoint %s: %s", name, reason)
+        reason = reason[:FAILURE_LIMIT]
         with self._lock:
             serving = name.lower() in self._live
         if self._closing.is_set():
@@ -330,7 +332,7 @@ class Endpoints:
             )
         else:
             self.table.change(
-                name, only_from=ENDPOINT.into(_S.FAILED), status=str(_S.FAILED), failure_reason=reason[:1024]
+                name, only_from=ENDPOINT.into(_S.FAILED), status=str(_S.FAILED), failure_reason=reason
             )
 
     def _summaries(self, deployment: Deployment, config: dict[str, Any]) -> list[dict[str, Any]]:
@@ -415,7 +417,7 @@ class Endpoints:
                     name,
                     only_from=ENDPOINT.into(_S.FAILED),
                     status=str(_S.FAILED),
-                    failure_reason=message[:1024],
+                    failure_reason=message[:FAILURE_LIMIT],
                 )
                 return
             note = (
