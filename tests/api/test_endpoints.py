@@ -238,6 +238,20 @@ def _answers(runtime, name: str) -> bool:
 
 def test_create_requests_are_checked(server, model_url):
     sagemaker = server.client("sagemaker")
+    arn = sagemaker.create_model(
+        ModelName="tagged",
+        PrimaryContainer={"Image": IMAGE, "ModelDataUrl": model_url},
+        Tags=[{"Key": "lab", "Value": "3"}],
+    )["ModelArn"]
+    assert sagemaker.list_tags(ResourceArn=arn)["Tags"] == [{"Key": "lab", "Value": "3"}]
+    with pytest.raises(ClientError, match="reserved for AWS use"):
+        sagemaker.create_model(
+            ModelName="badly-tagged",
+            PrimaryContainer={"Image": IMAGE, "ModelDataUrl": model_url},
+            Tags=[{"Key": "aws:x", "Value": "1"}],
+        )
+    with pytest.raises(ClientError, match="Could not find model"):
+        sagemaker.describe_model(ModelName="badly-tagged")  # a refused tag stores nothing
     with pytest.raises(ClientError, match="is not the image-classification algorithm"):
         sagemaker.create_model(
             ModelName="xgb", PrimaryContainer={"Image": "xgboost:1", "ModelDataUrl": model_url}

@@ -1,4 +1,4 @@
-"""`roost server`: the SageMaker-compatible training-job service on this machine."""
+"""`roost server`: the SageMaker-compatible platform (training jobs, endpoints, transform jobs) here."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from pathlib import Path
 from roost.cli.api_client import DEFAULT_PORT
 from roost.platform.defaults import DEFAULT_STATE_DIR, STOP_GRACE_S
 
-HELP = "run the training-job server that the AWS CLI, boto3 and the SageMaker SDK talk to (--endpoint-url)"
+HELP = (
+    "run the platform (training jobs, endpoints, batch transform) that AWS clients talk to (--endpoint-url)"
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
