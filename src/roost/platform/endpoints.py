@@ -79,6 +79,7 @@ class Deployment:
     endpoint: str
     account: str
     config_name: str
+    root: Path  # the instances' folder, with the model's copy
     variants: list[Variant]
     restarts: int = 0
 
@@ -107,8 +108,10 @@ class Deployment:
         return chosen, instance
 
     def stop(self) -> None:
+        """Stop every instance and remove their folder (a deployment is never started again)."""
         for instance in self.instances():
             instance.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
 
 
 class Endpoints:
@@ -255,7 +258,7 @@ class Endpoints:
         self, name: str, account: str, config_name: str, config: dict[str, Any]
     ) -> Deployment:
         root = self.endpoints_dir / name / f"{config_name}-{secrets.token_hex(4)}"
-        deployment = Deployment(name, account, config_name, [])
+        deployment = Deployment(name, account, config_name, root, [])
         try:
             for spec in config["ProductionVariants"]:
                 model = self.models.table.get(spec["ModelName"])
@@ -304,8 +307,9 @@ class Endpoints:
                 return
             previous = self._live.get(name.lower())
             self._live[name.lower()] = deployment
-        self.table.change(
+        self.table.change(  # refused if a delete came meanwhile: `_remove` stops this deployment
             name,
+            only_from=(str(_S.CREATING), str(_S.UPDATING), str(_S.IN_SERVICE)),
             status=str(_S.IN_SERVICE),
             failure_reason=None,
             state={
