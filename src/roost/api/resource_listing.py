@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from roost.platform.errors import InvalidRequest
-from roost.platform.models import RequestShape, parse
+from roost.platform.resource_requests import RequestShape, parse
 from roost.platform.resource_table import Resource
 from roost.platform.store import JobQuery
 

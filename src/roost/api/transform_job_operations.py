@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from roost.api.resource_listing import list_page
-from roost.platform.models import RequestShape, ResourceName, parse
+from roost.platform.resource_requests import RequestShape, ResourceName, parse
 from roost.platform.resource_table import Resource
 from roost.platform.service_model import members
 from roost.platform.services import Platform

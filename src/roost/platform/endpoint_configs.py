@@ -10,7 +10,8 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from roost.platform.errors import InvalidRequest
-from roost.platform.models import NAME_PATTERN, Models, RequestShape, ResourceName, not_found, parse
+from roost.platform.models import Models
+from roost.platform.resource_requests import NAME_PATTERN, RequestShape, ResourceName, not_found, parse
 from roost.platform.resource_table import Resource, ResourceTable, resource_arn
 from roost.platform.service_model import enum
 from roost.platform.store import JobQuery, Store

@@ -30,7 +30,8 @@ from roost.platform.endpoint_configs import EndpointConfigs
 from roost.platform.endpoint_processes import SERVE_COMMAND, Instance, kill_orphan, log_group
 from roost.platform.errors import EndpointNotFound, EndpointUnavailable, InvalidRequest
 from roost.platform.lifecycle import ENDPOINT, EndpointStatus
-from roost.platform.models import Models, RequestShape, ResourceName, container, not_found, parse
+from roost.platform.models import Models, container
+from roost.platform.resource_requests import RequestShape, ResourceName, not_found, parse
 from roost.platform.resource_table import DEFAULT_ACCOUNT, Resource, ResourceTable, account_of, resource_arn
 from roost.platform.storage import ChannelFile, Storage
 from roost.platform.store import JobQuery, Store

@@ -12,30 +12,21 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
-import pydantic
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from roost.platform.errors import InvalidRequest
-from roost.platform.request import ALGORITHM_IMAGE, ROLE_ARN_PATTERN, validation_message
+from roost.platform.request import ALGORITHM_IMAGE, ROLE_ARN_PATTERN
+from roost.platform.resource_requests import RequestShape, ResourceName, not_found, parse
 from roost.platform.resource_table import Resource, ResourceTable, resource_arn
-from roost.platform.storage import S3Object, Storage
+from roost.platform.storage import Storage
 from roost.platform.store import JobQuery, Store
 from roost.platform.tags import Tags
-
-# EndpointName, ModelName, EndpointConfigName and TransformJobName share this pattern in botocore.
-NAME_PATTERN = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"
-ResourceName = Annotated[str, Field(min_length=1, max_length=63, pattern=NAME_PATTERN)]
-
-
-class RequestShape(BaseModel):
-    # Members roost does not act on are kept as sent and shown again by Describe.
-    model_config = ConfigDict(extra="allow", strict=True)
 
 
 class ContainerSpec(RequestShape):
     Image: Annotated[str, Field(max_length=255)] | None = None
     ModelDataUrl: Annotated[str, Field(max_length=1024)] | None = None
-    Environment: Annotated[dict[str, str], Field(max_length=100)] = {}
+    Environment: Annotated[dict[str, str], Field(default_factory=dict, max_length=100)]
     Mode: str = "SingleModel"
 
 
@@ -46,19 +37,6 @@ class CreateModelRequest(RequestShape):
     ExecutionRoleArn: Annotated[
         str, Field(min_length=20, max_length=2048, pattern=f"^{ROLE_ARN_PATTERN}$")
     ] | (None) = None
-
-
-def parse(model: type[BaseModel], raw: Mapping[str, Any]) -> Any:
-    """A request shape validated, or InvalidRequest in SageMaker's words."""
-    try:
-        return model.model_validate(raw)
-    except pydantic.ValidationError as failure:
-        raise InvalidRequest(validation_message(failure)) from None
-
-
-def not_found(kind: str, arn: str) -> InvalidRequest:
-    # SageMaker answers a missing model, endpoint configuration or endpoint with a ValidationException.
-    return InvalidRequest(f'Could not find {kind} "{arn}".')
 
 
 def container(model: Resource) -> dict[str, Any]:
@@ -131,8 +109,3 @@ class Models:
     def delete(self, name: str, region: str) -> None:
         if not self.table.delete(name):
             raise not_found("model", resource_arn("model", name, region))
-
-
-def model_data(storage: Storage, model: Resource) -> Path | S3Object:
-    """Where a stored model's model.tar.gz is (checked again: it may have gone since CreateModel)."""
-    return storage.resolve(container(model)["ModelDataUrl"])

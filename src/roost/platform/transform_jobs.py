@@ -34,7 +34,8 @@ from roost.platform.job_workspace import JobDirectory
 from roost.platform.lifecycle import JOB, JobStatus, StopReason
 from roost.platform.local_executor import LocalExecutor
 from roost.platform.log_stream import LogStreamWriter
-from roost.platform.models import Models, RequestShape, ResourceName, container, not_found, parse
+from roost.platform.models import Models, container
+from roost.platform.resource_requests import RequestShape, ResourceName, not_found, parse
 from roost.platform.resource_table import Resource, ResourceTable, resource_arn
 from roost.platform.service_model import enum
 from roost.platform.storage import ChannelFile, Storage, join
