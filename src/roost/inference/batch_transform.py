@@ -15,11 +15,13 @@ SageMaker's batch transform fails on a record the container refuses.
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
 
 from roost.algorithm.job_directory import JobDirectory
+from roost.algorithm.sagemaker_log import setup_logging
 from roost.atomic_file import write_atomically
 from roost.errors import UserError
 from roost.inference.hosting_app import CONTENT_TYPES, MAX_BODY_BYTES, InvocationError, encode, response_type
@@ -43,7 +45,7 @@ def _prepare(preprocessor: Preprocessor, path: Path, name: str) -> np.ndarray:
         raise UserError(f"ClientError: Loading image data failed with exception: {error} ({name})") from None
 
 
-def transform(job: JobDirectory) -> int:
+def transform(job: JobDirectory, log: logging.Logger) -> int:
     """Answer every input file; the number of files answered."""
     config = json.loads((job.config / CONFIG_FILE).read_text())
     if (config.get("ContentType") or "").split(";")[0].strip().lower() not in CONTENT_TYPES:
@@ -57,9 +59,9 @@ def transform(job: JobDirectory) -> int:
         raise UserError(f"{error.message}: set TransformOutput.Accept") from None
     predictor = Predictor.load(job.model / MODEL_FILE)
     preprocessor = Preprocessor(predictor.image_shape)
-    print(f"model: {predictor.description}", flush=True)
+    log.info("model: %s", predictor.description)
     files = sorted(p for p in job.data.rglob("*") if p.is_file())
-    print(f"{len(files)} files to transform; images: {preprocessor.description}", flush=True)
+    log.info("%d files to transform; images: %s", len(files), preprocessor.description)
     output = job.output / "data"
     for start in range(0, len(files), BATCH_SIZE):
         chunk = files[start : start + BATCH_SIZE]
@@ -70,17 +72,18 @@ def transform(job: JobDirectory) -> int:
         for name, probabilities in zip(names, predictor.predict(images), strict=True):
             answer = encode(probabilities, media_type)
             write_atomically(output / f"{name}.out", lambda out, answer=answer: out.write(answer))
-        print(f"{start + len(chunk)} of {len(files)} files transformed", flush=True)
+        log.info("%d of %d files transformed", start + len(chunk), len(files))
     return len(files)
 
 
 def run(ml_dir: Path) -> int:
     job = JobDirectory(ml_dir)
+    log = setup_logging()  # SageMaker's log lines on stdout, which the platform copies to the log stream
     try:
-        transform(job)
+        transform(job, log)
     except (UserError, OSError, json.JSONDecodeError) as error:
         reason = str(error) if isinstance(error, UserError) else f"ClientError: {error}"
-        print(reason, flush=True)
+        log.error(reason)
         job.write_failure(reason)
         return 1
     return 0
