@@ -1,4 +1,5 @@
-"""The roost server's HTTP app: `POST /` speaks AWS's JSON protocol, `GET /` is the web console.
+"""The roost server's HTTP app: `POST /` speaks AWS's JSON protocol, `GET /` is the web console, and
+requests signed for S3 go to the S3 API on the data root, whatever their path (api/s3.py).
 
 `X-Amz-Target: SageMaker.<Operation>` or `Logs_20140328.<Operation>` picks the operation, as in AWS, so the
 AWS CLI, boto3 and the SageMaker SDK work against it with only `--endpoint-url`. Errors are AWS error bodies
@@ -18,11 +19,13 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from roost.api import console, log_operations, metric_operations, tag_operations, training_job_operations
+from roost.api import console, log_operations, metric_operations, s3, tag_operations, training_job_operations
 from roost.platform.errors import (
     InvalidLogParameter,
     InvalidMetricParameter,
@@ -33,6 +36,7 @@ from roost.platform.errors import (
     LogResourceNotFound,
     MissingMetricParameter,
 )
+from roost.platform.object_store import S3Error
 from roost.platform.services import Platform
 from roost.platform.training_jobs import DEFAULT_REGION
 
@@ -86,6 +90,34 @@ async def _body(request: Request) -> bytes | None:
     return b"".join(chunks)
 
 
+class S3Dispatch:
+    """Sends requests signed for S3 to the S3 API before routing: S3's paths (`/BUCKET/KEY`, `GET /`)
+    are any paths, so only the signature's credential scope tells them from the console and `POST /`."""
+
+    def __init__(self, app: ASGIApp, platform: Platform) -> None:
+        self.app = app
+        self.s3 = s3.S3Api(platform.objects) if platform.objects is not None else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+            if s3.is_s3_request(headers, scope.get("query_string", b"").decode("latin-1")):
+                request = Request(scope, receive)
+                if self.s3 is None:
+                    refused = S3Error(
+                        501,
+                        "NotImplemented",
+                        "This roost server keeps s3:// URIs in the S3-compatible store of its "
+                        "--s3-endpoint-url: send S3 requests there",
+                    )
+                    response = s3.error_response(refused, request.method)
+                else:
+                    response = await self.s3(request)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 def create_app(platform: Platform, *, run_jobs: bool = True) -> Starlette:
     """The app over `platform`; with run_jobs, its lifespan starts the platform and finally closes it."""
 
@@ -130,4 +162,4 @@ def create_app(platform: Platform, *, run_jobs: bool = True) -> Starlette:
         Route("/", console.job_list(platform.training_jobs), methods=["GET"]),
         Route("/jobs/{name}", console.job_page(platform.training_jobs), methods=["GET"]),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(S3Dispatch, platform=platform)])

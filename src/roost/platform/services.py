@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from roost.platform.metrics import Metrics
+from roost.platform.object_store import ObjectStore
 from roost.platform.storage import Storage
 from roost.platform.tags import Tags
 from roost.platform.training_jobs import TrainingJobs
@@ -21,12 +22,22 @@ class Platform:
     training_jobs: TrainingJobs
     tags: Tags
     metrics: Metrics
+    # S3 on the data root; None when s3:// URIs go to an S3-compatible endpoint, which clients use directly.
+    objects: ObjectStore | None
 
     @classmethod
     def open(cls, state_dir: Path, storage: Storage, **runner_options: Any) -> Platform:
         """The platform kept under `state_dir` (roost.db, jobs/<name>/), not yet running anything."""
         training_jobs = TrainingJobs.open(state_dir, storage, **runner_options)
-        return cls(training_jobs=training_jobs, tags=training_jobs.tags, metrics=training_jobs.runner.metrics)
+        store = training_jobs.store
+        return cls(
+            training_jobs=training_jobs,
+            tags=training_jobs.tags,
+            metrics=training_jobs.runner.metrics,
+            objects=ObjectStore(storage.data_root, store, state_dir / "s3-uploads")
+            if storage.local
+            else None,
+        )
 
     def start(self) -> None:
         """Give a final state to what a previous server left running, then start working the queue."""
