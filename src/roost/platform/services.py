@@ -26,24 +26,23 @@ class Platform:
     objects: ObjectStore | None
 
     @classmethod
-    def open(cls, state_dir: Path, storage: Storage, **runner_options: Any) -> Platform:
+    def open(cls, state_dir: Path, storage: Storage, **queue_options: Any) -> Platform:
         """The platform kept under `state_dir` (roost.db, jobs/<name>/), not yet running anything."""
-        training_jobs = TrainingJobs.open(state_dir, storage, **runner_options)
-        store = training_jobs.store
+        training_jobs = TrainingJobs.open(state_dir, storage, **queue_options)
         return cls(
             training_jobs=training_jobs,
             tags=training_jobs.tags,
-            metrics=training_jobs.runner.metrics,
-            objects=ObjectStore(storage.data_root, store, state_dir / "s3-uploads")
+            metrics=training_jobs.metrics,
+            objects=ObjectStore(storage.data_root, training_jobs.store, state_dir / "s3-uploads")
             if storage.local
             else None,
         )
 
     def start(self) -> None:
         """Give a final state to what a previous server left running, then start working the queue."""
-        self.training_jobs.runner.recover()
-        self.training_jobs.runner.start()
+        self.training_jobs.queue.recover()
+        self.training_jobs.queue.start()
 
     def close(self) -> None:
         """Stop everything that runs (jobs end Stopped, keeping their model so far)."""
-        self.training_jobs.runner.close()
+        self.training_jobs.queue.close()
