@@ -1,0 +1,127 @@
+"""SageMaker tags and CloudWatch metrics through boto3, bad input included, as AWS words it."""
+
+import json
+import time
+
+import httpx
+import pytest
+from botocore.exceptions import ClientError, ParamValidationError
+from roost_server import wait_until
+
+from workshop import workshop_request
+
+NAMESPACE = "/aws/sagemaker/TrainingJobs"
+
+
+@pytest.fixture(scope="module")
+def job(server) -> dict:
+    sagemaker = server.client("sagemaker")
+    request = workshop_request("tagged", epochs=3, Tags=[{"Key": "lab", "Value": "2"}])
+    request["Environment"] = {"FAKE_EPOCH_SECONDS": "1.1"}
+    sagemaker.create_training_job(**request)
+    wait_until(
+        lambda: sagemaker.describe_training_job(TrainingJobName="tagged")["TrainingJobStatus"] == "Completed"
+    )
+    return sagemaker.describe_training_job(TrainingJobName="tagged")
+
+
+def test_tags_on_create_add_overwrite_and_delete(server, job):
+    sagemaker, arn = server.client("sagemaker"), job["TrainingJobArn"]
+    assert sagemaker.list_tags(ResourceArn=arn)["Tags"] == [{"Key": "lab", "Value": "2"}]
+    added = sagemaker.add_tags(
+        ResourceArn=arn, Tags=[{"Key": "lab", "Value": "3"}, {"Key": "owner", "Value": ""}]
+    )
+    assert added["Tags"] == [{"Key": "lab", "Value": "3"}, {"Key": "owner", "Value": ""}]
+    sagemaker.delete_tags(ResourceArn=arn, TagKeys=["owner", "never-set"])
+    assert sagemaker.list_tags(ResourceArn=arn)["Tags"] == [{"Key": "lab", "Value": "3"}]
+
+
+def test_bad_tags_are_refused_in_sagemakers_words(server, job):
+    sagemaker, arn = server.client("sagemaker"), job["TrainingJobArn"]
+    with pytest.raises(ClientError) as pattern:
+        sagemaker.add_tags(ResourceArn=arn, Tags=[{"Key": "a*b", "Value": "x"}])
+    assert pattern.value.response["Error"]["Code"] == "ValidationException"
+    assert "Value 'a*b' at 'tags.1.member.key' failed to satisfy constraint" in str(pattern.value)
+    with pytest.raises(ClientError) as too_many:
+        sagemaker.add_tags(ResourceArn=arn, Tags=[{"Key": f"k{i}", "Value": "v"} for i in range(50)])
+    assert "at most 50 tags" in str(too_many.value)
+    assert len(sagemaker.list_tags(ResourceArn=arn)["Tags"]) == 1  # nothing of the refused call was kept
+    with pytest.raises(ClientError) as unknown:
+        sagemaker.list_tags(ResourceArn=arn.replace("tagged", "never-created"))
+    assert "Requested resource not found" in str(unknown.value)
+    with pytest.raises(ClientError) as reserved:
+        sagemaker.create_training_job(**workshop_request("bad-tags", Tags=[{"Key": "aws:x", "Value": "y"}]))
+    assert "reserved for AWS use" in str(reserved.value)
+    with pytest.raises(ClientError):
+        sagemaker.describe_training_job(TrainingJobName="bad-tags")  # a refused create stores no job
+
+
+def test_one_data_point_per_epoch(server, job):
+    cloudwatch = server.client("cloudwatch")
+    metric = {"Namespace": NAMESPACE, "Dimensions": [{"Name": "TrainingJobName", "Value": "tagged"}]}
+    window = {"StartTime": job["TrainingStartTime"], "EndTime": job["TrainingEndTime"]}
+    points = cloudwatch.get_metric_statistics(
+        MetricName="validation:accuracy:epoch", Period=1, Statistics=["Maximum"], **metric, **window
+    )["Datapoints"]
+    assert sorted(p["Maximum"] for p in points) == [0.0, 1.0, 2.0]
+    data = cloudwatch.get_metric_data(
+        MetricDataQueries=[
+            {
+                "Id": "train",
+                "MetricStat": {
+                    "Metric": {"MetricName": "train:accuracy", **metric},
+                    "Period": 1,
+                    "Stat": "Average",
+                },
+            },
+            {
+                "Id": "p50",
+                "MetricStat": {
+                    "Metric": {"MetricName": "train:accuracy", **metric},
+                    "Period": 60,
+                    "Stat": "p50",
+                },
+            },
+        ],
+        ScanBy="TimestampAscending",
+        **window,
+    )["MetricDataResults"]
+    assert data[0]["Values"] == [0.5, 0.51, 0.52]
+    assert data[0]["Timestamps"] == sorted(data[0]["Timestamps"])
+    assert all(v in (0.5, 0.51, 0.52) for v in data[1]["Values"])
+    percent = cloudwatch.get_metric_statistics(
+        MetricName="train:accuracy", Period=60, Statistics=["Average"], Unit="Percent", **metric, **window
+    )
+    assert percent["Datapoints"] == []  # CloudWatch matches units exactly; roost's points have none
+    assert cloudwatch.list_metrics(Namespace=NAMESPACE, MetricName="nothing-like-it")["Metrics"] == []
+
+
+def test_bad_metric_requests_get_cloudwatchs_errors(server, job):
+    cloudwatch = server.client("cloudwatch")
+    asked = {"Namespace": NAMESPACE, "MetricName": "train:accuracy", "Statistics": ["Average"]}
+    now = time.time()
+    for extra, error in (
+        ({"Period": 7, "StartTime": now - 60, "EndTime": now}, "InvalidParameterValue"),
+        ({"Period": 1, "StartTime": now - 7200, "EndTime": now}, "InvalidParameterCombination"),
+        ({"Period": 60, "StartTime": now, "EndTime": now - 60}, "InvalidParameterValue"),
+    ):
+        with pytest.raises(ClientError) as refused:
+            cloudwatch.get_metric_statistics(**asked, **extra)
+        assert refused.value.response["Error"]["Code"] == error
+    with pytest.raises(ParamValidationError):
+        cloudwatch.get_metric_statistics(Namespace=NAMESPACE)  # botocore checks required members itself
+    missing = httpx.post(
+        server.url + "/",
+        content=json.dumps({"Namespace": NAMESPACE}),
+        headers={
+            "X-Amz-Target": "GraniteServiceVersion20100801.GetMetricStatistics",
+            "Content-Type": "application/x-amz-json-1.0",
+        },
+        timeout=30,
+    )
+    assert missing.status_code == 400 and missing.json()["__type"] == "MissingParameter"
+    with pytest.raises(ClientError) as math:
+        cloudwatch.get_metric_data(
+            MetricDataQueries=[{"Id": "e", "Expression": "m1 * 2"}], StartTime=now - 60, EndTime=now
+        )
+    assert "not metric math" in str(math.value)
