@@ -3,9 +3,12 @@
 import json
 import time
 
+import boto3
+import botocore.session
 import httpx
 import pytest
 from botocore.exceptions import ClientError, ParamValidationError
+from botocore.loaders import Loader
 from roost_server import wait_until
 
 from workshop import workshop_request
@@ -125,3 +128,41 @@ def test_bad_metric_requests_get_cloudwatchs_errors(server, job):
             MetricDataQueries=[{"Id": "e", "Expression": "m1 * 2"}], StartTime=now - 60, EndTime=now
         )
     assert "not metric math" in str(math.value)
+
+
+def test_the_query_protocol_of_older_clients(server, job, tmp_path):
+    # botocore's own CloudWatch model, but with the query protocol that clients used before JSON.
+    model = Loader().load_service_model("cloudwatch", "service-2")
+    model["metadata"] = {**model["metadata"], "protocol": "query", "protocols": ["query"]}
+    folder = tmp_path / "cloudwatch" / model["metadata"]["apiVersion"]
+    folder.mkdir(parents=True)
+    (folder / "service-2.json").write_text(json.dumps(model))
+    session = botocore.session.Session()
+    session.get_component("data_loader").search_paths.insert(0, str(tmp_path))
+    query = boto3.Session(botocore_session=session).client(
+        "cloudwatch",
+        endpoint_url=server.url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    assert query.meta.service_model.protocol == "query"
+    listed = query.list_metrics(
+        Namespace=NAMESPACE, Dimensions=[{"Name": "TrainingJobName", "Value": "tagged"}]
+    )
+    assert "validation:accuracy" in {m["MetricName"] for m in listed["Metrics"]}
+    points = query.get_metric_statistics(
+        Namespace=NAMESPACE,
+        MetricName="validation:accuracy",
+        Dimensions=[{"Name": "TrainingJobName", "Value": "tagged"}],
+        StartTime=job["TrainingStartTime"],
+        EndTime=job["TrainingEndTime"],
+        Period=1,
+        Statistics=["Average"],
+    )["Datapoints"]
+    assert sorted(p["Average"] for p in points) == [0.4, 0.41, 0.42]
+    with pytest.raises(ClientError) as refused:
+        query.get_metric_statistics(
+            Namespace=NAMESPACE, MetricName="x", StartTime=2, EndTime=1, Period=60, Statistics=["Average"]
+        )
+    assert refused.value.response["Error"]["Code"] == "InvalidParameterValue"

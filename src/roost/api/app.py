@@ -16,6 +16,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -25,7 +26,15 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from roost.api import console, log_operations, metric_operations, s3, tag_operations, training_job_operations
+from roost.api import (
+    console,
+    log_operations,
+    metric_operations,
+    query_protocol,
+    s3,
+    tag_operations,
+    training_job_operations,
+)
 from roost.platform.errors import (
     InvalidLogParameter,
     InvalidMetricParameter,
@@ -59,7 +68,7 @@ ERROR_CODES: dict[type[Exception], str] = {
     MissingMetricParameter: "MissingParameter",
     InvalidMetricParameterCombination: "InvalidParameterCombination",
 }
-_REGION = re.compile(r"Credential=[^/,]+/\d{8}/([a-z0-9-]+)/")
+_SCOPE = re.compile(r"Credential=[^/,]+/\d{8}/([a-z0-9-]+)/([a-z0-9-]+)/")  # region, signing name
 log = logging.getLogger("roost.api")
 
 
@@ -121,8 +130,28 @@ class S3Dispatch:
 def create_app(platform: Platform, *, run_jobs: bool = True) -> Starlette:
     """The app over `platform`; with run_jobs, its lifespan starts the platform and finally closes it."""
 
+    async def invoke(
+        operation: Operation, payload: dict[str, Any], region: str, target: str
+    ) -> tuple[int, Any]:
+        """(200, the response) or (status, the AWS error body) of one operation."""
+        try:
+            return 200, await run_in_threadpool(operation, platform, payload, region)
+        except tuple(ERROR_CODES) as error:
+            code = next(c for kind, c in ERROR_CODES.items() if isinstance(error, kind))
+            return 400, {"__type": code, "message": str(error)}
+        except Exception:
+            log.exception("%s failed", target)
+            return 500, {
+                "__type": "InternalFailure",
+                "message": f"{target} failed inside the roost server; see its log",
+            }
+
     async def call(request: Request) -> Response:
         target = request.headers.get("x-amz-target", "")
+        scope = _SCOPE.search(request.headers.get("authorization", ""))
+        region, signing_name = (scope.group(1), scope.group(2)) if scope else (DEFAULT_REGION, "")
+        if not target and signing_name in query_protocol.QUERY_SERVICES:
+            return await query_call(request, region, signing_name)
         service, _, name = target.partition(".")
         operation = SERVICES.get(service, {}).get(name)
         if operation is None:
@@ -138,16 +167,39 @@ def create_app(platform: Platform, *, run_jobs: bool = True) -> Starlette:
             return aws_error(400, "SerializationException", f"The request body is not valid JSON: {error}")
         if not isinstance(payload, dict):
             return aws_error(400, "SerializationException", "The request body must be a JSON object")
-        found = _REGION.search(request.headers.get("authorization", ""))
-        region = found.group(1) if found else DEFAULT_REGION
+        return _response(*await invoke(operation, payload, region, target))
+
+    async def query_call(request: Request, region: str, signing_name: str) -> Response:
+        """The query protocol (form in, XML out) that older clients use for CloudWatch."""
+        service = query_protocol.QUERY_SERVICES[signing_name]
+
+        def xml(status: int, body: bytes) -> Response:
+            return Response(body, status_code=status, media_type="text/xml")
+
+        body = await _body(request)
+        if body is None:
+            return xml(
+                413, query_protocol.render_error(service, "RequestEntityTooLarge", "Request body too large")
+            )
+        fields = parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True)
+        action = dict(fields).get("Action", "")
+        model = query_protocol.operation_model(service, action)
+        operation = SERVICES[model.service_model.metadata["targetPrefix"]].get(action) if model else None
+        if model is None or operation is None:
+            return xml(
+                400, query_protocol.render_error(service, "InvalidAction", f"Unknown action '{action}'")
+            )
         try:
-            return _response(200, await run_in_threadpool(operation, platform, payload, region))
-        except tuple(ERROR_CODES) as error:
-            code = next(c for kind, c in ERROR_CODES.items() if isinstance(error, kind))
-            return aws_error(400, code, str(error))
-        except Exception:
-            log.exception("%s failed", target)
-            return aws_error(500, "InternalFailure", f"{target} failed inside the roost server; see its log")
+            payload = query_protocol.parse(fields, model)
+        except query_protocol.MalformedQueryString as error:
+            return xml(400, query_protocol.render_error(service, "MalformedQueryString", str(error)))
+        status, answer = await invoke(operation, payload, region, f"{service}.{action}")
+        if status != 200:
+            error_body = query_protocol.render_error(
+                service, answer["__type"], answer["message"], status < 500
+            )
+            return xml(status, error_body)
+        return xml(200, query_protocol.render(service, model, answer))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
