@@ -37,6 +37,7 @@ from roost.platform.object_store import (
 
 NAMESPACE = "http://s3.amazonaws.com/doc/2006-03-01/"
 MAX_XML_BYTES = 1_048_576
+_WRITE_BYTES = 1_048_576
 _VIRTUAL_HOST = re.compile(r"^(?P<bucket>[a-z0-9][a-z0-9.\-]*)\.localhost$")
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 _HEX_SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -340,8 +341,17 @@ class S3Api:
                 "roost does not take aws-chunked bodies: send it unencoded, as botocore does over http",
             )
         try:
+            # Hashing and writing in a worker thread, a megabyte at a time: the parts the CLI sends at once
+            # are digested in parallel (hashlib lets go of the GIL), and the event loop stays free.
+            buffered: list[bytes] = []
+            size = 0
             async for chunk in request.stream():
-                pending.write(chunk)
+                buffered.append(chunk)
+                size += len(chunk)
+                if size >= _WRITE_BYTES:
+                    await run_in_threadpool(pending.write, b"".join(buffered))
+                    buffered, size = [], 0
+            await run_in_threadpool(pending.write, b"".join(buffered))
         except BaseException:
             pending.abort()
             raise
