@@ -214,6 +214,30 @@ def test_console_and_s3_share_the_root_path(server, s3):
     assert "lab1" in [b["Name"] for b in s3.list_buckets()["Buckets"]]
 
 
+def test_presigned_urls_and_virtual_hosted_addresses(server, s3):
+    s3.put_object(Bucket="lab1", Key="shared/photo.jpg", Body=b"jpeg")
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": "lab1", "Key": "shared/photo.jpg"})
+    assert httpx.get(url, timeout=30).content == b"jpeg"
+    signed = {
+        "Authorization": "AWS4-HMAC-SHA256 Credential=x/20261201/us-east-1/s3/aws4_request, Signature=0"
+    }
+    virtual = httpx.get(
+        server.url + "/shared/photo.jpg", headers={**signed, "Host": "lab1.localhost"}, timeout=30
+    )
+    assert virtual.content == b"jpeg"
+
+
+def test_links_out_of_the_bucket_are_no_objects(server, s3, tmp_path):
+    outside = tmp_path / "secret.txt"
+    outside.write_text("secret")
+    (server.data_root / "lab1" / "links").mkdir()
+    (server.data_root / "lab1" / "links" / "secret.txt").symlink_to(outside)
+    assert "Contents" not in s3.list_objects_v2(Bucket="lab1", Prefix="links/")
+    with pytest.raises(ClientError) as refused:
+        s3.get_object(Bucket="lab1", Key="links/secret.txt")
+    assert code(refused) == "InvalidArgument"
+
+
 def test_no_s3_when_s3_uris_go_to_an_s3_endpoint(tmp_path):
     platform = Platform.open(tmp_path / "state", Storage(tmp_path, confined=True, s3_client=object()))
     signed = {

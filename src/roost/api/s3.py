@@ -19,7 +19,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import parse_qsl, quote, unquote
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -46,6 +46,7 @@ _SUBRESOURCES = {"uploads", "uploadId", "partNumber", "delete", "location", "lis
 _QUERY_OPTIONS = {
     "prefix", "delimiter", "max-keys", "marker", "continuation-token", "start-after", "encoding-type",
     "fetch-owner", "x-id", "max-uploads", "max-parts", "part-number-marker", "versionId",
+    "AWSAccessKeyId", "Signature", "Expires",  # a presigned URL's, signature version 2
 }  # fmt: skip
 log = logging.getLogger("roost.api.s3")
 
@@ -548,9 +549,15 @@ def _decode_token(token: str) -> str:
 
 
 def is_s3_request(headers: dict[str, str], query: str) -> bool:
-    """Whether a request is for S3: signed for service `s3` (header or presigned URL), not an AWS JSON
-    call (those name their operation in X-Amz-Target)."""
+    """Whether a request is for S3: signed for service `s3` (header or presigned URL), or with signature
+    version 2, which only S3 still takes (boto3 presigns S3 URLs with it); not an AWS JSON call (those name
+    their operation in X-Amz-Target)."""
     if "x-amz-target" in headers:
         return False
-    credential = headers.get("authorization", "") + " " + unquote(query)
-    return "/s3/aws4_request" in credential
+    authorization = headers.get("authorization", "")
+    fields = {name for name, _ in parse_qsl(query, keep_blank_values=True)}
+    return (
+        "/s3/aws4_request" in authorization + " " + unquote(query)
+        or authorization.startswith("AWS ")
+        or {"AWSAccessKeyId", "Signature"} <= fields
+    )

@@ -187,6 +187,9 @@ class PendingObject:
             self._check()
             self._file.flush()
             os.fsync(self._file.fileno())
+            # This body's own size and time (a rename keeps them): a concurrent PUT of the same key that
+            # lands after it then differs from what is recorded for it, and gets its own ETag.
+            stat = os.fstat(self._file.fileno())
             self._file.close()
             os.chmod(self._temporary, 0o644)
             try:
@@ -198,7 +201,7 @@ class PendingObject:
                     f"Keys under '{self.destination.name}/' exist: in roost's folder-backed buckets a key "
                     "cannot also be the folder of other keys",
                 ) from None
-            return self.destination.stat()
+            return stat
         finally:
             self.abort()
 
@@ -423,8 +426,8 @@ class ObjectStore:
                 path = Path(folder, name)
                 if _hidden(name) or not path.is_file():
                     continue
-                if path.is_symlink() and not path.resolve().is_relative_to(self.root):
-                    continue  # as Storage: a link that leads out of the data root is no object
+                if path.is_symlink() and not path.resolve().is_relative_to(bucket_dir.resolve()):
+                    continue  # as for reading a key: a link that leads out of the bucket is no object
                 yield name if relative == "." else f"{relative}/{name}"
 
     def list(
