@@ -176,6 +176,11 @@ def test_bad_input_gets_s3s_errors_and_leaves_nothing(server, s3):
     with pytest.raises(ClientError) as not_empty:
         s3.delete_bucket(Bucket="lab1")
     assert code(not_empty) == "BucketNotEmpty"
+    signed = {
+        "Authorization": "AWS4-HMAC-SHA256 Credential=x/20261201/us-east-1/s3/aws4_request, Signature=0"
+    }
+    not_utf8 = httpx.put(server.url + "/lab1/%ff%fe", content=b"x", headers=signed, timeout=30)
+    assert not_utf8.status_code == 400 and b"<Code>InvalidURI</Code>" in not_utf8.content
     with pytest.raises(ClientError) as unsupported:
         s3.get_bucket_acl(Bucket="lab1")
     assert code(unsupported) == "NotImplemented"

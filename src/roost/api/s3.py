@@ -19,7 +19,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, quote, unquote
+from urllib.parse import parse_qsl, quote, unquote, unquote_to_bytes
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -168,7 +168,11 @@ class S3Api:
     def _address(self, request: Request) -> tuple[str, str]:
         host = request.headers.get("host", "").rpartition(":")[0] or request.headers.get("host", "")
         found = _VIRTUAL_HOST.match(host)
-        path = request.scope["path"]
+        raw = request.scope.get("raw_path")
+        try:  # keys are UTF-8; the server's own decoding of the path would replace what is not
+            path = unquote_to_bytes(raw.decode("latin-1")).decode() if raw else request.scope["path"]
+        except UnicodeDecodeError:
+            raise S3Error(400, "InvalidURI", "Couldn't parse the specified URI.") from None
         if found:
             return found.group("bucket"), path.removeprefix("/")
         bucket, _, key = path.removeprefix("/").partition("/")
@@ -543,7 +547,7 @@ def _encode_token(last: str) -> str:
 
 def _decode_token(token: str) -> str:
     try:
-        return base64.urlsafe_b64decode(token.encode()).decode()
+        return base64.b64decode(token.encode(), altchars=b"-_", validate=True).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise S3Error(400, "InvalidArgument", "The continuation token provided is incorrect") from None
 

@@ -270,8 +270,10 @@ class ObjectStore:
             raise S3Error(400, "InvalidArgument", "An object key must not be empty", bucket)
         if len(key.encode()) > MAX_KEY_BYTES:
             raise S3Error(400, "KeyTooLongError", "Your key is too long", f"/{bucket}/{key}")
+        if "\0" in key:
+            raise S3Error(400, "InvalidArgument", "Object keys cannot hold the NUL character", f"/{bucket}")
         parts = key.split("/")
-        if any(p in ("", ".", "..") for p in parts[:-1]) or parts[-1] in (".", "..") or "\0" in key:
+        if any(p in ("", ".", "..") for p in parts[:-1]) or parts[-1] in (".", ".."):
             raise S3Error(
                 400,
                 "InvalidArgument",
