@@ -6,6 +6,7 @@ import os
 
 import httpx
 import pytest
+from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
 from roost_server import wait_until
 
@@ -123,6 +124,12 @@ def test_multipart_upload_appears_only_when_complete(server, s3):
     joined = hashlib.md5(hashlib.md5(first).digest() + hashlib.md5(last).digest()).hexdigest()
     head = s3.head_object(Bucket="lab1", Key="big/train.rec")
     assert (head["ETag"], head["ContentType"]) == (f'"{joined}-2"', "application/x-recordio")
+
+    # A managed copy over the threshold copies in parts (UploadPartCopy with ranges), as `aws s3 cp s3:// s3://`.
+    config = TransferConfig(multipart_threshold=5 * MiB, multipart_chunksize=5 * MiB)
+    s3.copy({"Bucket": "lab1", "Key": "big/train.rec"}, "lab1", "big/copy.rec", Config=config)
+    assert (server.data_root / "lab1" / "big" / "copy.rec").read_bytes() == first + last
+    assert s3.head_object(Bucket="lab1", Key="big/copy.rec")["ETag"].endswith('-2"')
 
     small = s3.create_multipart_upload(Bucket="lab1", Key="big/small.rec")["UploadId"]
     parts = [
