@@ -146,6 +146,8 @@ def test_multipart_upload_appears_only_when_complete(server, s3):
             Bucket="lab1", Key="big/small.rec", UploadId=small, MultipartUpload={"Parts": parts}
         )
     assert code(too_small) == "EntityTooSmall"
+    in_progress = s3.list_multipart_uploads(Bucket="lab1", Prefix="big/")["Uploads"]
+    assert [(u["Key"], u["UploadId"]) for u in in_progress] == [("big/small.rec", small)]
     s3.abort_multipart_upload(Bucket="lab1", Key="big/small.rec", UploadId=small)
     with pytest.raises(ClientError) as gone:
         s3.upload_part(Bucket="lab1", Key="big/small.rec", UploadId=small, PartNumber=3, Body=b"x")

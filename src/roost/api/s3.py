@@ -14,6 +14,7 @@ import datetime
 import email.utils
 import logging
 import re
+import time
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -256,9 +257,19 @@ class S3Api:
         if method == "GET" and "location" in query:
             await run_in_threadpool(self.objects.head_bucket, bucket)
             return _xml("LocationConstraint", [])
-        if method == "GET" and "uploads" not in query:
+        if method == "GET" and "uploads" in query:
+            return await run_in_threadpool(self._list_uploads, bucket, query.get("prefix", ""))
+        if method == "GET":
             return await run_in_threadpool(self._list_objects, request, bucket)
-        raise S3Error(501, "NotImplemented", "roost does not implement this bucket operation")
+        raise S3Error(405, "MethodNotAllowed", "The specified method is not allowed against this resource.")
+
+    def _list_uploads(self, bucket: str, prefix: str) -> Response:
+        children: list[tuple[str, Any]] = [("Bucket", bucket), ("Prefix", prefix), ("IsTruncated", False)]
+        children += [
+            ("Upload", [("Key", key), ("UploadId", upload_id), ("Initiated", _iso(initiated))])
+            for key, upload_id, initiated in self.objects.uploads(bucket, prefix)
+        ]
+        return _xml("ListMultipartUploadsResult", children)
 
     def _list_objects(self, request: Request, bucket: str) -> Response:
         query = request.query_params
@@ -460,7 +471,7 @@ class S3Api:
             return Response(headers={**_request_id(), "ETag": f'"{etag}"'})
         return _xml(
             "CopyPartResult",
-            [("LastModified", _iso(Path(pending.destination).stat().st_mtime)), ("ETag", f'"{etag}"')],
+            [("LastModified", _iso(time.time())), ("ETag", f'"{etag}"')],
         )
 
     def _copy_part(self, pending: PendingObject, copy_source: str, asked: str | None) -> None:

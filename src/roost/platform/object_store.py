@@ -72,10 +72,6 @@ class S3Error(UserError):
         self.status, self.code, self.message, self.resource = status, code, message, resource
 
 
-def no_such_bucket(bucket: str) -> S3Error:
-    return S3Error(404, "NoSuchBucket", "The specified bucket does not exist", bucket)
-
-
 @dataclass(frozen=True)
 class ObjectInfo:
     bucket: str
@@ -177,10 +173,6 @@ class PendingObject:
     def md5_hex(self) -> str:
         return self._md5.hexdigest()
 
-    @property
-    def md5_digest(self) -> bytes:
-        return self._md5.digest()
-
     def commit(self) -> os.stat_result:
         """Check the digests, then put the file in its place; the temporary file is gone either way."""
         try:
@@ -227,7 +219,7 @@ class ObjectStore:
             raise S3Error(400, "InvalidBucketName", "The specified bucket is not valid.", bucket)
         folder = self.root / bucket
         if must_exist and not (folder.is_dir() and folder.resolve().is_relative_to(self.root)):
-            raise no_such_bucket(bucket)
+            raise S3Error(404, "NoSuchBucket", "The specified bucket does not exist", bucket)
         return folder
 
     def create_bucket(self, bucket: str) -> None:
@@ -342,9 +334,6 @@ class ObjectStore:
                     json.dumps(dict(info.metadata)),
                 ),
             )
-
-    def head(self, bucket: str, key: str) -> ObjectInfo:
-        return self._info(bucket, key, self._path(bucket, key))
 
     def open(self, bucket: str, key: str) -> tuple[ObjectInfo, Path]:
         path = self._path(bucket, key)
@@ -589,6 +578,16 @@ class ObjectStore:
         )
         self._forget_upload(upload_id)
         return info
+
+    def uploads(self, bucket: str, prefix: str = "") -> list[tuple[str, str, float]]:
+        """(key, upload id, initiated) of the bucket's uploads in progress, by key then time."""
+        self._bucket_dir(bucket)
+        rows = self.store.read(
+            "SELECT key, upload_id, initiated FROM s3_uploads WHERE bucket = ? AND substr(key, 1, ?) = ? "
+            "ORDER BY key, initiated",
+            (bucket, len(prefix), prefix),
+        )
+        return [(r["key"], r["upload_id"], r["initiated"]) for r in rows]
 
     def abort_upload(self, bucket: str, key: str, upload_id: str) -> None:
         self._upload(bucket, key, upload_id)
