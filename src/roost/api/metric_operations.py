@@ -27,6 +27,7 @@ from roost.platform.services import Platform
 MAX_DATAPOINTS = 1440  # GetMetricStatistics' limit per call
 LIST_PAGE = 500
 _Name = Annotated[str, Field(min_length=1, max_length=255)]
+Timestamp = Annotated[float, Field(ge=0, allow_inf_nan=False)]  # epoch seconds
 Statistic = Literal["SampleCount", "Average", "Sum", "Minimum", "Maximum"]
 
 
@@ -64,8 +65,8 @@ class MetricSpec(_Input):
 
 
 class GetMetricStatisticsInput(MetricSpec):
-    StartTime: float
-    EndTime: float
+    StartTime: Timestamp
+    EndTime: Timestamp
     Period: Annotated[int, Field(ge=1)]
     Statistics: Annotated[list[Statistic], Field(min_length=1, max_length=5)] | None = None
     ExtendedStatistics: Annotated[list[str], Field(min_length=1, max_length=10)] | None = None
@@ -89,8 +90,8 @@ class MetricDataQuery(_Input):
 
 class GetMetricDataInput(_Input):
     MetricDataQueries: Annotated[list[MetricDataQuery], Field(min_length=1, max_length=500)]
-    StartTime: float
-    EndTime: float
+    StartTime: Timestamp
+    EndTime: Timestamp
     NextToken: str | None = None
     ScanBy: Literal["TimestampDescending", "TimestampAscending"] = "TimestampDescending"
     MaxDatapoints: Annotated[int, Field(ge=1)] = 100_800
@@ -102,7 +103,8 @@ def _parse(model: type[Any], payload: dict[str, Any]) -> Any:
     except pydantic.ValidationError as failure:
         missing = [e for e in failure.errors() if e["type"] == "missing"]
         if missing:
-            where = ".".join(str(part) for part in missing[0]["loc"])
+            # The query protocol's names, which CloudWatch's messages use: Dimensions.member.1.Name
+            where = ".".join(f"member.{p + 1}" if isinstance(p, int) else str(p) for p in missing[0]["loc"])
             raise MissingMetricParameter(f"The parameter {where} is required.") from None
         raise InvalidMetricParameter(validation_message(failure)) from None
 
