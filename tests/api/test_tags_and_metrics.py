@@ -166,3 +166,49 @@ def test_the_query_protocol_of_older_clients(server, job, tmp_path):
             Namespace=NAMESPACE, MetricName="x", StartTime=2, EndTime=1, Period=60, Statistics=["Average"]
         )
     assert refused.value.response["Error"]["Code"] == "InvalidParameterValue"
+
+
+ARN = "arn:aws:sagemaker:us-east-1:123456789012:training-job/tagged"
+WINDOW = {"Namespace": NAMESPACE, "MetricName": "m", "Period": 60, "Statistics": ["Average"]}
+
+
+@pytest.mark.parametrize(
+    ("target", "body", "code"),
+    [
+        (
+            "GraniteServiceVersion20100801.GetMetricStatistics",
+            {**WINDOW, "StartTime": "x", "EndTime": 2},
+            "InvalidParameterValue",
+        ),
+        (
+            "GraniteServiceVersion20100801.GetMetricStatistics",
+            {**WINDOW, "StartTime": -5, "EndTime": 2},
+            "InvalidParameterValue",
+        ),
+        (
+            "GraniteServiceVersion20100801.GetMetricStatistics",
+            {**WINDOW, "StartTime": 1, "EndTime": 2, "Dimensions": "x"},
+            "InvalidParameterValue",
+        ),
+        (
+            "GraniteServiceVersion20100801.GetMetricData",
+            {"MetricDataQueries": [{"Id": 5}], "StartTime": 1, "EndTime": 2},
+            "InvalidParameterValue",
+        ),
+        ("GraniteServiceVersion20100801.ListMetrics", {"Dimensions": [{"Value": "x"}]}, "MissingParameter"),
+        ("GraniteServiceVersion20100801.ListMetrics", {"NextToken": "zzz"}, "InvalidParameterValue"),
+        ("SageMaker.AddTags", {"ResourceArn": ARN, "Tags": "x"}, "ValidationException"),
+        ("SageMaker.AddTags", {"ResourceArn": ARN, "Tags": [{"Key": 1}]}, "ValidationException"),
+        ("SageMaker.DeleteTags", {"ResourceArn": ARN, "TagKeys": []}, "ValidationException"),
+        ("SageMaker.ListTags", {"ResourceArn": 5}, "ValidationException"),
+        ("Logs_20140328.DescribeLogGroups", {"limit": "x"}, "InvalidParameterException"),
+    ],
+)
+def test_malformed_requests_get_4xx_and_aws_codes(server, job, target, body, code):
+    answer = httpx.post(
+        server.url + "/",
+        content=json.dumps(body),
+        headers={"X-Amz-Target": target, "Content-Type": "application/x-amz-json-1.1"},
+        timeout=30,
+    )
+    assert (answer.status_code, answer.json()["__type"]) == (400, code)
