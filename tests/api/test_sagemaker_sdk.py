@@ -66,6 +66,14 @@ def test_upload_fit_attach_tags_logs_and_accuracy_by_epoch(server, session, tmp_
     prefix = session.upload_data(str(local), bucket="birds", key_prefix="sdk-lab1")
     assert prefix == "s3://birds/sdk-lab1"
     assert (server.data_root / "birds/sdk-lab1/train/birds_train.rec").read_bytes() == b"records train"
+    # The SDK asks STS at AWS's own address for its default bucket's name: name it, and it is created.
+    named = sagemaker.Session(
+        boto_session=session.boto_session,
+        sagemaker_client=session.sagemaker_client,
+        default_bucket="sdk-default",
+    )
+    assert named.upload_data(str(local / "train"), key_prefix="lab1") == "s3://sdk-default/lab1"
+    assert (server.data_root / "sdk-default/lab1/birds_train.rec").is_file()
 
     estimator = sagemaker.estimator.Estimator(
         image_uri="811284229777.dkr.ecr.us-east-1.amazonaws.com/image-classification:1",

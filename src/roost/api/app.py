@@ -58,6 +58,10 @@ SERVICES: dict[str, dict[str, Operation]] = {
     "Logs_20140328": {**log_operations.OPERATIONS},
     "GraniteServiceVersion20100801": {**metric_operations.OPERATIONS},  # CloudWatch
 }
+# The query protocol's: credential scope (signing name) -> botocore's service name and its operations.
+QUERY_SERVICES: dict[str, tuple[str, dict[str, Operation]]] = {
+    "monitoring": ("cloudwatch", SERVICES["GraniteServiceVersion20100801"]),
+}
 ERROR_CODES: dict[type[Exception], str] = {
     InvalidRequest: "ValidationException",
     JobExists: "ResourceInUse",
@@ -150,7 +154,7 @@ def create_app(platform: Platform, *, run_jobs: bool = True) -> Starlette:
         target = request.headers.get("x-amz-target", "")
         scope = _SCOPE.search(request.headers.get("authorization", ""))
         region, signing_name = (scope.group(1), scope.group(2)) if scope else (DEFAULT_REGION, "")
-        if not target and signing_name in query_protocol.QUERY_SERVICES:
+        if not target and signing_name in QUERY_SERVICES:
             return await query_call(request, region, signing_name)
         service, _, name = target.partition(".")
         operation = SERVICES.get(service, {}).get(name)
@@ -171,7 +175,7 @@ def create_app(platform: Platform, *, run_jobs: bool = True) -> Starlette:
 
     async def query_call(request: Request, region: str, signing_name: str) -> Response:
         """The query protocol (form in, XML out) that older clients use for CloudWatch."""
-        service = query_protocol.QUERY_SERVICES[signing_name]
+        service, operations = QUERY_SERVICES[signing_name]
 
         def xml(status: int, body: bytes) -> Response:
             return Response(body, status_code=status, media_type="text/xml")
@@ -184,7 +188,7 @@ def create_app(platform: Platform, *, run_jobs: bool = True) -> Starlette:
         fields = parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True)
         action = dict(fields).get("Action", "")
         model = query_protocol.operation_model(service, action)
-        operation = SERVICES[model.service_model.metadata["targetPrefix"]].get(action) if model else None
+        operation = operations.get(action) if model else None
         if model is None or operation is None:
             return xml(
                 400, query_protocol.render_error(service, "InvalidAction", f"Unknown action '{action}'")

@@ -19,9 +19,6 @@ from botocore.model import ListShape, MapShape, OperationModel, ServiceModel, Sh
 
 from roost.errors import UserError
 
-# Credential scope (the signing name) -> botocore's service name, for the services roost answers this way.
-QUERY_SERVICES = {"monitoring": "cloudwatch"}
-
 
 class MalformedQueryString(UserError):
     """A form field that does not fit the operation's input shape (`MalformedQueryString`)."""
