@@ -44,8 +44,8 @@ from roost.platform.errors import (
     JobNotFound,
     LogResourceNotFound,
     MissingMetricParameter,
+    S3Error,
 )
-from roost.platform.object_store import S3Error
 from roost.platform.services import Platform
 from roost.platform.training_jobs import DEFAULT_REGION
 
@@ -109,7 +109,8 @@ class S3Dispatch:
 
     def __init__(self, app: ASGIApp, platform: Platform) -> None:
         self.app = app
-        self.s3 = s3.S3Api(platform.objects) if platform.objects is not None else None
+        objects, uploads = platform.objects, platform.uploads
+        self.s3 = s3.S3Api(objects, uploads) if objects is not None and uploads is not None else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":

@@ -26,15 +26,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from roost.platform.object_store import (
-    MAX_OBJECT_BYTES,
-    Expected,
-    Listing,
-    ObjectInfo,
-    ObjectStore,
-    PendingObject,
-    S3Error,
-)
+from roost.platform.errors import S3Error
+from roost.platform.multipart_uploads import MultipartUploads
+from roost.platform.object_body import MAX_OBJECT_BYTES, Expected, PendingObject
+from roost.platform.object_store import Listing, ObjectInfo, ObjectStore
 
 NAMESPACE = "http://s3.amazonaws.com/doc/2006-03-01/"
 MAX_XML_BYTES = 1_048_576
@@ -147,10 +142,10 @@ async def _read_xml(request: Request) -> ET.Element:
 
 
 class S3Api:
-    """Answers S3 requests from the object store."""
+    """Answers S3 requests from the object store and its multipart uploads."""
 
-    def __init__(self, objects: ObjectStore) -> None:
-        self.objects = objects
+    def __init__(self, objects: ObjectStore, uploads: MultipartUploads) -> None:
+        self.objects, self.uploads = objects, uploads
 
     async def __call__(self, request: Request) -> Response:
         try:
@@ -212,13 +207,13 @@ class S3Api:
             return await run_in_threadpool(self._get, request, bucket, key)
         if method == "DELETE":
             if "uploadId" in query:
-                await run_in_threadpool(self.objects.abort_upload, bucket, key, query["uploadId"])
+                await run_in_threadpool(self.uploads.abort, bucket, key, query["uploadId"])
             else:
                 await run_in_threadpool(self.objects.delete, bucket, key)
             return Response(status_code=204, headers=_request_id())
         if method == "POST" and "uploads" in query:
             upload_id = await run_in_threadpool(
-                self.objects.create_upload,
+                self.uploads.create,
                 bucket,
                 key,
                 request.headers.get("content-type"),
@@ -267,7 +262,7 @@ class S3Api:
         children: list[tuple[str, Any]] = [("Bucket", bucket), ("Prefix", prefix), ("IsTruncated", False)]
         children += [
             ("Upload", [("Key", key), ("UploadId", upload_id), ("Initiated", _iso(initiated))])
-            for key, upload_id, initiated in self.objects.uploads(bucket, prefix)
+            for key, upload_id, initiated in self.uploads.in_progress(bucket, prefix)
         ]
         return _xml("ListMultipartUploadsResult", children)
 
@@ -453,7 +448,7 @@ class S3Api:
         if copy_source is None:
             self._declared_size(request)
         pending = await run_in_threadpool(
-            self.objects.begin_part,
+            self.uploads.begin_part,
             bucket,
             key,
             upload_id,
@@ -466,7 +461,7 @@ class S3Api:
             await run_in_threadpool(
                 self._copy_part, pending, copy_source, request.headers.get("x-amz-copy-source-range")
             )
-        etag = await run_in_threadpool(self.objects.commit_part, pending, upload_id, number)
+        etag = await run_in_threadpool(self.uploads.commit_part, pending, upload_id, number)
         if copy_source is None:
             return Response(headers={**_request_id(), "ETag": f'"{etag}"'})
         return _xml(
@@ -486,7 +481,7 @@ class S3Api:
             raise
 
     def _list_parts(self, bucket: str, key: str, upload_id: str) -> Response:
-        parts = self.objects.parts(bucket, key, upload_id)
+        parts = self.uploads.parts(bucket, key, upload_id)
         children: list[tuple[str, Any]] = [
             ("Bucket", bucket),
             ("Key", key),
@@ -506,7 +501,7 @@ class S3Api:
             if not number.isdigit():
                 raise S3Error(400, "MalformedXML", "Each Part of CompleteMultipartUpload needs a PartNumber")
             chosen.append((int(number), part.findtext("ETag") or ""))
-        info = await run_in_threadpool(self.objects.complete, bucket, key, upload_id, chosen)
+        info = await run_in_threadpool(self.uploads.complete, bucket, key, upload_id, chosen)
         location = f"{request.base_url}{bucket}/{quote(key)}"
         return _xml(
             "CompleteMultipartUploadResult",

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from roost.platform.metrics import Metrics
+from roost.platform.multipart_uploads import MultipartUploads
 from roost.platform.object_store import ObjectStore
 from roost.platform.storage import Storage
 from roost.platform.tags import Tags
@@ -24,18 +25,20 @@ class Platform:
     metrics: Metrics
     # S3 on the data root; None when s3:// URIs go to an S3-compatible endpoint, which clients use directly.
     objects: ObjectStore | None
+    uploads: MultipartUploads | None
 
     @classmethod
     def open(cls, state_dir: Path, storage: Storage, **queue_options: Any) -> Platform:
         """The platform kept under `state_dir` (roost.db, jobs/<name>/), not yet running anything."""
         training_jobs = TrainingJobs.open(state_dir, storage, **queue_options)
+        store = training_jobs.store
+        objects = ObjectStore(storage.data_root, store) if storage.local else None
         return cls(
             training_jobs=training_jobs,
             tags=training_jobs.tags,
             metrics=training_jobs.metrics,
-            objects=ObjectStore(storage.data_root, training_jobs.store, state_dir / "s3-uploads")
-            if storage.local
-            else None,
+            objects=objects,
+            uploads=MultipartUploads(objects, store, state_dir / "s3-uploads") if objects else None,
         )
 
     def start(self) -> None:
