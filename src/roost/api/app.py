@@ -32,6 +32,7 @@ from roost.api import (
     metric_operations,
     query_protocol,
     s3,
+    s3_xml,
     tag_operations,
     training_job_operations,
 )
@@ -124,7 +125,7 @@ class S3Dispatch:
                         "This roost server keeps s3:// URIs in the S3-compatible store of its "
                         "--s3-endpoint-url: send S3 requests there",
                     )
-                    response = s3.error_response(refused, request.method)
+                    response = s3_xml.error_response(refused, request.method)
                 else:
                     response = await self.s3(request)
                 await response(scope, receive, send)

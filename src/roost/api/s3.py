@@ -10,13 +10,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-import datetime
-import email.utils
 import logging
 import re
 import time
-import uuid
-import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,13 +22,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from roost.api.s3_xml import MALFORMED, document, error_response, http_date, iso, read_xml, request_id
 from roost.platform.errors import S3Error
 from roost.platform.multipart_uploads import MultipartUploads
 from roost.platform.object_body import MAX_OBJECT_BYTES, Expected, PendingObject
 from roost.platform.object_store import Listing, ObjectInfo, ObjectStore
 
-NAMESPACE = "http://s3.amazonaws.com/doc/2006-03-01/"
-MAX_XML_BYTES = 1_048_576
 _WRITE_BYTES = 1_048_576
 _VIRTUAL_HOST = re.compile(r"^(?P<bucket>[a-z0-9][a-z0-9.\-]*)\.localhost$")
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -47,46 +42,6 @@ _QUERY_OPTIONS = {
 log = logging.getLogger("roost.api.s3")
 
 
-def _iso(seconds: float) -> str:
-    return datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-
-
-def _http_date(seconds: float) -> str:
-    return email.utils.formatdate(seconds, usegmt=True)
-
-
-def _xml(root: str, children: list[tuple[str, Any]], status: int = 200) -> Response:
-    element = ET.Element(root, xmlns=NAMESPACE)
-    _append(element, children)
-    body = b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(element)
-    return Response(body, status_code=status, media_type="application/xml", headers=_request_id())
-
-
-def _append(parent: ET.Element, children: list[tuple[str, Any]]) -> None:
-    for tag, value in children:
-        child = ET.SubElement(parent, tag)
-        if isinstance(value, list):
-            _append(child, value)
-        elif value is not None:
-            child.text = str(value).lower() if isinstance(value, bool) else str(value)
-
-
-def _request_id() -> dict[str, str]:
-    return {"x-amz-request-id": uuid.uuid4().hex[:16].upper()}
-
-
-def error_response(error: S3Error, method: str) -> Response:
-    if method == "HEAD":  # HEAD answers carry no body; clients read the status alone
-        return Response(status_code=error.status, headers={**_request_id(), "x-amz-error-code": error.code})
-    children: list[tuple[str, Any]] = [("Code", error.code), ("Message", error.message)]
-    if error.resource:
-        children.append(("Resource", error.resource))
-    element = ET.Element("Error")
-    _append(element, children)
-    body = b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(element)
-    return Response(body, status_code=error.status, media_type="application/xml", headers=_request_id())
-
-
 def _etag(info: ObjectInfo) -> str:
     return f'"{info.etag}"'
 
@@ -94,7 +49,7 @@ def _etag(info: ObjectInfo) -> str:
 def _object_headers(info: ObjectInfo) -> dict[str, str]:
     return {
         "ETag": _etag(info),
-        "Last-Modified": _http_date(info.last_modified),
+        "Last-Modified": http_date(info.last_modified),
         "Content-Type": info.content_type,
         "Accept-Ranges": "bytes",
         **{f"x-amz-meta-{k}": v for k, v in info.metadata.items()},
@@ -120,25 +75,6 @@ def _int(text: str | None, name: str, default: int) -> int:
     if not text.isdigit():
         raise S3Error(400, "InvalidArgument", f"Provided {name} not an integer or within integer range")
     return int(text)
-
-
-async def _read_xml(request: Request) -> ET.Element:
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_XML_BYTES:
-            raise S3Error(400, "MalformedXML", "The XML you provided was larger than 1 MB")
-    try:
-        root = ET.fromstring(body)
-    except ET.ParseError:
-        raise S3Error(
-            400,
-            "MalformedXML",
-            "The XML you provided was not well-formed or did not validate against our published schema",
-        ) from None
-    for element in root.iter():  # namespaces are optional in requests: compare local names
-        element.tag = element.tag.rpartition("}")[2]
-    return root
 
 
 class S3Api:
@@ -210,7 +146,7 @@ class S3Api:
                 await run_in_threadpool(self.uploads.abort, bucket, key, query["uploadId"])
             else:
                 await run_in_threadpool(self.objects.delete, bucket, key)
-            return Response(status_code=204, headers=_request_id())
+            return Response(status_code=204, headers=request_id())
         if method == "POST" and "uploads" in query:
             upload_id = await run_in_threadpool(
                 self.uploads.create,
@@ -219,7 +155,7 @@ class S3Api:
                 request.headers.get("content-type"),
                 _user_metadata(request),
             )
-            return _xml(
+            return document(
                 "InitiateMultipartUploadResult", [("Bucket", bucket), ("Key", key), ("UploadId", upload_id)]
             )
         if method == "POST" and "uploadId" in query:
@@ -230,28 +166,28 @@ class S3Api:
 
     def _list_buckets(self) -> Response:
         buckets = [
-            ("Bucket", [("Name", name), ("CreationDate", _iso(created))])
+            ("Bucket", [("Name", name), ("CreationDate", iso(created))])
             for name, created in self.objects.buckets()
         ]
         owner = [("ID", "roost"), ("DisplayName", "roost")]
-        return _xml("ListAllMyBucketsResult", [("Owner", owner), ("Buckets", buckets)])
+        return document("ListAllMyBucketsResult", [("Owner", owner), ("Buckets", buckets)])
 
     async def _bucket_operation(self, request: Request, bucket: str) -> Response:
         method, query = request.method, request.query_params
         if method == "PUT":
             await run_in_threadpool(self.objects.create_bucket, bucket)
-            return Response(headers={**_request_id(), "Location": f"/{bucket}"})
+            return Response(headers={**request_id(), "Location": f"/{bucket}"})
         if method == "HEAD":
             await run_in_threadpool(self.objects.head_bucket, bucket)
-            return Response(headers={**_request_id(), "x-amz-bucket-region": "us-east-1"})
+            return Response(headers={**request_id(), "x-amz-bucket-region": "us-east-1"})
         if method == "DELETE":
             await run_in_threadpool(self.objects.delete_bucket, bucket)
-            return Response(status_code=204, headers=_request_id())
+            return Response(status_code=204, headers=request_id())
         if method == "POST" and "delete" in query:
             return await self._delete_objects(request, bucket)
         if method == "GET" and "location" in query:
             await run_in_threadpool(self.objects.head_bucket, bucket)
-            return _xml("LocationConstraint", [])
+            return document("LocationConstraint", [])
         if method == "GET" and "uploads" in query:
             return await run_in_threadpool(self._list_uploads, bucket, query.get("prefix", ""))
         if method == "GET":
@@ -261,10 +197,10 @@ class S3Api:
     def _list_uploads(self, bucket: str, prefix: str) -> Response:
         children: list[tuple[str, Any]] = [("Bucket", bucket), ("Prefix", prefix), ("IsTruncated", False)]
         children += [
-            ("Upload", [("Key", key), ("UploadId", upload_id), ("Initiated", _iso(initiated))])
+            ("Upload", [("Key", key), ("UploadId", upload_id), ("Initiated", iso(initiated))])
             for key, upload_id, initiated in self.uploads.in_progress(bucket, prefix)
         ]
-        return _xml("ListMultipartUploadsResult", children)
+        return document("ListMultipartUploadsResult", children)
 
     def _list_objects(self, request: Request, bucket: str) -> Response:
         query = request.query_params
@@ -309,23 +245,23 @@ class S3Api:
         for info in listing.objects:
             entry: list[tuple[str, Any]] = [
                 ("Key", text(info.key)),
-                ("LastModified", _iso(info.last_modified)),
+                ("LastModified", iso(info.last_modified)),
                 ("ETag", _etag(info)),
                 ("Size", info.size),
                 ("StorageClass", "STANDARD"),
             ]
             children.append(("Contents", entry))
         children += [("CommonPrefixes", [("Prefix", text(p))]) for p in listing.prefixes]
-        return _xml("ListBucketResult", children)
+        return document("ListBucketResult", children)
 
     async def _delete_objects(self, request: Request, bucket: str) -> Response:
-        root = await _read_xml(request)
+        root = await read_xml(request)
         keys = [element.findtext("Key") or "" for element in root.findall("Object")]
         if root.tag != "Delete" or not keys or len(keys) > 1000:
             raise S3Error(
                 400,
                 "MalformedXML",
-                "The XML you provided was not well-formed or did not validate against our published schema",
+                MALFORMED,
             )
         quiet = (root.findtext("Quiet") or "").lower() == "true"
         results: list[tuple[str, Any]] = []
@@ -338,7 +274,7 @@ class S3Api:
                 if error.code == "NoSuchBucket":
                     raise
                 results.append(("Error", [("Key", key), ("Code", error.code), ("Message", error.message)]))
-        return _xml("DeleteResult", results)
+        return document("DeleteResult", results)
 
     # -- objects -----------------------------------------------------------------------------------------
 
@@ -379,7 +315,7 @@ class S3Api:
         size = self._declared_size(request)
         if key.endswith("/") and not size:
             await run_in_threadpool(self.objects.make_folder, bucket, key)
-            return Response(headers={**_request_id(), "ETag": '"d41d8cd98f00b204e9800998ecf8427e"'})
+            return Response(headers={**request_id(), "ETag": '"d41d8cd98f00b204e9800998ecf8427e"'})
         pending = await run_in_threadpool(self.objects.begin, bucket, key, _expected(request))
         await self._receive(request, pending)
         info = await run_in_threadpool(
@@ -390,7 +326,7 @@ class S3Api:
             request.headers.get("content-type"),
             _user_metadata(request),
         )
-        return Response(headers={**_request_id(), "ETag": _etag(info)})
+        return Response(headers={**request_id(), "ETag": _etag(info)})
 
     def _get(self, request: Request, bucket: str, key: str) -> Response:
         info, path = self.objects.open(bucket, key)
@@ -401,7 +337,7 @@ class S3Api:
                 412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold"
             )
         if if_none_match is not None and if_none_match.strip('"') in (info.etag, "*"):
-            return Response(status_code=304, headers={**_request_id(), "ETag": headers["ETag"]})
+            return Response(status_code=304, headers={**request_id(), "ETag": headers["ETag"]})
         start, end, status = 0, info.size - 1, 200
         asked = request.headers.get("range")
         if asked is not None:
@@ -409,7 +345,7 @@ class S3Api:
             status = 206
             headers["Content-Range"] = f"bytes {start}-{end}/{info.size}"
         headers["Content-Length"] = str(max(end - start + 1, 0))
-        headers.update(_request_id())
+        headers.update(request_id())
         if request.method == "HEAD":
             return Response(status_code=status, headers=headers)
         return StreamingResponse(_read(path, start, end - start + 1), status_code=status, headers=headers)
@@ -436,7 +372,9 @@ class S3Api:
         content_type = request.headers.get("content-type") if replace else source.content_type
         metadata = _user_metadata(request) if replace else source.metadata
         info = self.objects.commit(pending, bucket, key, content_type, metadata)
-        return _xml("CopyObjectResult", [("LastModified", _iso(info.last_modified)), ("ETag", _etag(info))])
+        return document(
+            "CopyObjectResult", [("LastModified", iso(info.last_modified)), ("ETag", _etag(info))]
+        )
 
     # -- multipart uploads -------------------------------------------------------------------------------
 
@@ -463,10 +401,10 @@ class S3Api:
             )
         etag = await run_in_threadpool(self.uploads.commit_part, pending, upload_id, number)
         if copy_source is None:
-            return Response(headers={**_request_id(), "ETag": f'"{etag}"'})
-        return _xml(
+            return Response(headers={**request_id(), "ETag": f'"{etag}"'})
+        return document(
             "CopyPartResult",
-            [("LastModified", _iso(time.time())), ("ETag", f'"{etag}"')],
+            [("LastModified", iso(time.time())), ("ETag", f'"{etag}"')],
         )
 
     def _copy_part(self, pending: PendingObject, copy_source: str, asked: str | None) -> None:
@@ -491,10 +429,10 @@ class S3Api:
         children += [
             ("Part", [("PartNumber", n), ("ETag", f'"{etag}"'), ("Size", size)]) for n, etag, size in parts
         ]
-        return _xml("ListPartsResult", children)
+        return document("ListPartsResult", children)
 
     async def _complete(self, request: Request, bucket: str, key: str, upload_id: str) -> Response:
-        root = await _read_xml(request)
+        root = await read_xml(request)
         chosen = []
         for part in root.findall("Part"):
             number = part.findtext("PartNumber") or ""
@@ -503,7 +441,7 @@ class S3Api:
             chosen.append((int(number), part.findtext("ETag") or ""))
         info = await run_in_threadpool(self.uploads.complete, bucket, key, upload_id, chosen)
         location = f"{request.base_url}{bucket}/{quote(key)}"
-        return _xml(
+        return document(
             "CompleteMultipartUploadResult",
             [("Location", location), ("Bucket", bucket), ("Key", key), ("ETag", _etag(info))],
         )
