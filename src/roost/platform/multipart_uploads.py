@@ -47,7 +47,7 @@ class MultipartUploads:
         store.ensure_schema(_SCHEMA)
 
     def create(self, bucket: str, key: str, content_type: str | None, metadata: Mapping[str, str]) -> str:
-        self.objects.path(bucket, key)
+        self.objects.object_path(bucket, key)  # refused now rather than after the parts
         upload_id = uuid.uuid4().hex
         (self.uploads_dir / upload_id).mkdir(parents=True)
         with self.store.write() as db:

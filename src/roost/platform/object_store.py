@@ -192,8 +192,8 @@ class ObjectStore:
         path = self.path(bucket, key)
         return self._info(bucket, key, path), path
 
-    def begin(self, bucket: str, key: str, expected: Expected | None = None) -> PendingObject:
-        """Start receiving a new body for `key` (PutObject, CopyObject)."""
+    def object_path(self, bucket: str, key: str) -> Path:
+        """The file a new body for `key` will be: `path`, and not a folder marker."""
         if key.endswith("/"):
             raise S3Error(
                 400,
@@ -202,7 +202,11 @@ class ObjectStore:
                 "empty folder marker (send it with no body)",
                 f"/{bucket}/{key}",
             )
-        path = self.path(bucket, key)
+        return self.path(bucket, key)
+
+    def begin(self, bucket: str, key: str, expected: Expected | None = None) -> PendingObject:
+        """Start receiving a new body for `key` (PutObject, CopyObject, CompleteMultipartUpload)."""
+        path = self.object_path(bucket, key)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except (FileExistsError, NotADirectoryError):
