@@ -23,6 +23,7 @@ def test_a_metric_is_its_namespace_name_and_dimensions_in_any_order(metrics):
         (("TrainingJobName", "b"),)
     ]
     assert metrics.list("other") == []
+    assert len(metrics.list(since=100.5)) == 1  # only the metric with a point at 101
     one = Metric.of("ns", "cpu", {"TrainingJobName": "a", "Host": "algo-1"})
     assert metrics.points(one, 0, 1000) == [(100.0, 1.0), (101.0, 3.0)]
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import time
 from typing import Annotated, Any, Literal
 
 import pydantic
@@ -50,6 +51,7 @@ class ListMetricsInput(_Input):
     MetricName: _Name | None = None
     Dimensions: Annotated[list[DimensionFilter], Field(max_length=10)] = []
     NextToken: str | None = None
+    RecentlyActive: Literal["PT3H"] | None = None  # only metrics with data in the last three hours
 
 
 class MetricSpec(_Input):
@@ -136,7 +138,10 @@ def _dimensions(metric: Metric) -> list[dict[str, str]]:
 def list_metrics(platform: Platform, payload: dict[str, Any], region: str) -> dict[str, Any]:
     given: ListMetricsInput = _parse(ListMetricsInput, payload)
     found = platform.metrics.list(
-        given.Namespace, given.MetricName, [(d.Name, d.Value) for d in given.Dimensions]
+        given.Namespace,
+        given.MetricName,
+        [(d.Name, d.Value) for d in given.Dimensions],
+        since=time.time() - 3 * 3600 if given.RecentlyActive else None,
     )
     start = _offset(given.NextToken)
     response: dict[str, Any] = {

@@ -84,13 +84,19 @@ class Metrics:
         namespace: str | None = None,
         name: str | None = None,
         dimensions: Sequence[tuple[str, str | None]] = (),
+        since: float | None = None,
     ) -> list[Metric]:
-        """The metrics that have data, in (namespace, name, dimensions) order; a dimension filter's value
-        None matches any value, and a metric may have dimensions the filter does not name."""
-        where, parameters = [], []
-        for column, value in (("namespace", namespace), ("metric_name", name)):
+        """The metrics that have data (since `since`, if given), in (namespace, name, dimensions) order; a
+        dimension filter's value None matches any value, and a metric may have dimensions it does not name."""
+        where: list[str] = []
+        parameters: list[object] = []
+        for clause, value in (
+            ("namespace = ?", namespace),
+            ("metric_name = ?", name),
+            ("timestamp >= ?", since),
+        ):
             if value is not None:
-                where.append(f"{column} = ?")
+                where.append(clause)
                 parameters.append(value)
         rows = self.store.read(
             "SELECT DISTINCT namespace, metric_name, dimensions FROM metric_points "
