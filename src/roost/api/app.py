@@ -36,6 +36,7 @@ from roost.api import (
     tag_operations,
     training_job_operations,
 )
+from roost.http_body import BodyTooLarge, read_body
 from roost.platform.errors import (
     InvalidLogParameter,
     InvalidMetricParameter,
@@ -88,20 +89,6 @@ def _response(status: int, body: dict[str, Any]) -> Response:
 
 def aws_error(status: int, code: str, message: str) -> Response:
     return _response(status, {"__type": code, "message": message})
-
-
-async def _body(request: Request) -> bytes | None:
-    """The request body, or None when it is over MAX_BODY_BYTES (read no further than that)."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        return None
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 class S3Dispatch:
@@ -162,8 +149,9 @@ def create_app(platform: Platform, *, run_jobs: bool = True) -> Starlette:
         operation = SERVICES.get(service, {}).get(name)
         if operation is None:
             return aws_error(400, "UnknownOperationException", f"Unknown operation '{target}'")
-        body = await _body(request)
-        if body is None:
+        try:
+            body = await read_body(request, MAX_BODY_BYTES)
+        except BodyTooLarge:
             return aws_error(
                 413, "RequestEntityTooLargeException", f"Request body is larger than {MAX_BODY_BYTES} bytes"
             )
@@ -182,11 +170,11 @@ def create_app(platform: Platform, *, run_jobs: bool = True) -> Starlette:
         def xml(status: int, body: bytes) -> Response:
             return Response(body, status_code=status, media_type="text/xml")
 
-        body = await _body(request)
-        if body is None:
-            return xml(
-                413, query_protocol.render_error(service, "RequestEntityTooLarge", "Request body too large")
-            )
+        try:
+            body = await read_body(request, MAX_BODY_BYTES)
+        except BodyTooLarge:
+            too_large = f"Request body is larger than {MAX_BODY_BYTES} bytes"
+            return xml(413, query_protocol.render_error(service, "RequestEntityTooLarge", too_large))
         fields = parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True)
         action = dict(fields).get("Action", "")
         model = query_protocol.operation_model(service, action)

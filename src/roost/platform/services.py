@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from roost.platform.log_streams import LogStreams
 from roost.platform.metrics import Metrics
 from roost.platform.multipart_uploads import MultipartUploads
 from roost.platform.object_store import ObjectStore
@@ -21,6 +22,7 @@ from roost.platform.training_jobs import TrainingJobs
 @dataclass
 class Platform:
     training_jobs: TrainingJobs
+    log_streams: LogStreams
     tags: Tags
     metrics: Metrics
     # S3 on the data root; None when s3:// URIs go to an S3-compatible endpoint, which clients use directly.
@@ -35,6 +37,7 @@ class Platform:
         objects = ObjectStore(storage.data_root, store) if storage.local else None
         return cls(
             training_jobs=training_jobs,
+            log_streams=training_jobs.log_streams,
             tags=training_jobs.tags,
             metrics=training_jobs.metrics,
             objects=objects,
