@@ -82,9 +82,14 @@ def test_upload_fit_attach_tags_logs_and_accuracy_by_epoch(server, session, tmp_
         instance_type="ml.p2.xlarge",
         output_path="s3://birds/sdk-attach",
         sagemaker_session=session,
-        environment={"FAKE_EPOCH_SECONDS": "1.1"},  # one metric point per second: period=1 sees each epoch
         tags=[{"Key": "workshop", "Value": "birds"}],
-        hyperparameters={"num_classes": 2, "num_training_samples": 16, "epochs": 2},
+        # The fake algorithm's epochs 1.1 s apart: one metric point per second, so period=1 sees each.
+        hyperparameters={
+            "num_classes": 2,
+            "num_training_samples": 16,
+            "epochs": 2,
+            "_fake_epoch_seconds": 1.1,
+        },
     )
     channels = {name: f"{prefix}/{name}/" for name in ("train", "validation")}
     estimator.fit(channels, wait=False, job_name="sdk-attach")

@@ -20,7 +20,7 @@ NAMESPACE = "/aws/sagemaker/TrainingJobs"
 def job(server) -> dict:
     sagemaker = server.client("sagemaker")
     request = workshop_request("tagged", epochs=3, Tags=[{"Key": "lab", "Value": "2"}])
-    request["Environment"] = {"FAKE_EPOCH_SECONDS": "1.1"}
+    request["HyperParameters"]["_fake_epoch_seconds"] = "1.1"  # epochs apart in time, for period=1
     sagemaker.create_training_job(**request)
     wait_until(
         lambda: sagemaker.describe_training_job(TrainingJobName="tagged")["TrainingJobStatus"] == "Completed"

@@ -36,6 +36,7 @@ from roost.api import (
     tag_operations,
     training_job_operations,
 )
+from roost.api.host_guard import HostGuard
 from roost.http_body import BodyTooLarge, read_body
 from roost.platform.errors import (
     InvalidLogParameter,
@@ -67,7 +68,7 @@ QUERY_SERVICES: dict[str, tuple[str, dict[str, Operation]]] = {
 ERROR_CODES: dict[type[Exception], str] = {
     InvalidRequest: "ValidationException",
     JobExists: "ResourceInUse",
-    JobNotFound: "ResourceNotFound",
+    JobNotFound: "ValidationException",
     LogResourceNotFound: "ResourceNotFoundException",
     InvalidLogParameter: "InvalidParameterException",
     InvalidMetricParameter: "InvalidParameterValue",
@@ -85,6 +86,10 @@ def _response(status: int, body: dict[str, Any]) -> Response:
         media_type=CONTENT_TYPE,
         headers={"x-amzn-RequestId": str(uuid.uuid4())},
     )
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def aws_error(status: int, code: str, message: str) -> Response:
@@ -120,8 +125,12 @@ class S3Dispatch:
         await self.app(scope, receive, send)
 
 
-def create_app(platform: Platform, *, run_jobs: bool = True) -> Starlette:
-    """The app over `platform`; with run_jobs, its lifespan starts the platform and finally closes it."""
+def create_app(
+    platform: Platform, *, run_jobs: bool = True, host_names: frozenset[str] = frozenset()
+) -> Starlette:
+    """The app over `platform`; with run_jobs, its lifespan starts the platform and finally closes it.
+
+    It answers only requests for IP addresses, localhost and `host_names` (see `host_guard`)."""
 
     async def invoke(
         operation: Operation, payload: dict[str, Any], region: str, target: str
@@ -156,8 +165,10 @@ def create_app(platform: Platform, *, run_jobs: bool = True) -> Starlette:
                 413, "RequestEntityTooLargeException", f"Request body is larger than {MAX_BODY_BYTES} bytes"
             )
         try:
-            payload = json.loads(body or b"{}")
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            payload = json.loads(body or b"{}", parse_constant=_refuse_constant)
+        except RecursionError:
+            return aws_error(400, "SerializationException", "The request body is nested too deeply")
+        except ValueError as error:  # not JSON, not UTF-8, an integer of thousands of digits, NaN
             return aws_error(400, "SerializationException", f"The request body is not valid JSON: {error}")
         if not isinstance(payload, dict):
             return aws_error(400, "SerializationException", "The request body must be a JSON object")
@@ -208,4 +219,6 @@ def create_app(platform: Platform, *, run_jobs: bool = True) -> Starlette:
         Route("/", console.job_list(platform.training_jobs), methods=["GET"]),
         Route("/jobs/{name}", console.job_page(platform.training_jobs), methods=["GET"]),
     ]
-    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(S3Dispatch, platform=platform)])
+    # The Host check first: S3 requests are this server's too.
+    middleware = [Middleware(HostGuard, names=host_names), Middleware(S3Dispatch, platform=platform)]
+    return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
