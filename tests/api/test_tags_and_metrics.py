@@ -197,6 +197,8 @@ WINDOW = {"Namespace": NAMESPACE, "MetricName": "m", "Period": 60, "Statistics":
         ),
         ("GraniteServiceVersion20100801.ListMetrics", {"Dimensions": [{"Value": "x"}]}, "MissingParameter"),
         ("GraniteServiceVersion20100801.ListMetrics", {"NextToken": "zzz"}, "InvalidParameterValue"),
+        # a member roost does not act on, of the wrong type: botocore's shape refuses it all the same
+        ("GraniteServiceVersion20100801.ListMetrics", {"OwningAccount": 5}, "InvalidParameterValue"),
         ("SageMaker.AddTags", {"ResourceArn": ARN, "Tags": "x"}, "ValidationException"),
         ("SageMaker.AddTags", {"ResourceArn": ARN, "Tags": [{"Key": 1}]}, "ValidationException"),
         ("SageMaker.DeleteTags", {"ResourceArn": ARN, "TagKeys": []}, "ValidationException"),

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 
+from roost.platform.api_shapes import parse_input
 from roost.platform.errors import (
     InvalidMetricParameter,
     InvalidMetricParameterCombination,
@@ -99,9 +100,10 @@ class GetMetricDataInput(_Input):
     MaxDatapoints: Annotated[int, Field(ge=1)] = 100_800
 
 
-def _parse(model: type[Any], payload: dict[str, Any]) -> Any:
+def _parse(operation: str, model: type[Any], payload: dict[str, Any]) -> Any:
+    """The members roost acts on; then the whole request against botocore's shape for the operation."""
     try:
-        return model.model_validate(payload)
+        given = model.model_validate(payload)
     except pydantic.ValidationError as failure:
         missing = [e for e in failure.errors() if e["type"] == "missing"]
         if missing:
@@ -109,6 +111,8 @@ def _parse(model: type[Any], payload: dict[str, Any]) -> Any:
             where = ".".join(f"member.{p + 1}" if isinstance(p, int) else str(p) for p in missing[0]["loc"])
             raise MissingMetricParameter(f"The parameter {where} is required.") from None
         raise InvalidMetricParameter(validation_message(failure)) from None
+    parse_input(operation, payload, service_name="cloudwatch")
+    return given
 
 
 def _check_window(start: float, end: float) -> None:
@@ -136,7 +140,7 @@ def _dimensions(metric: Metric) -> list[dict[str, str]]:
 
 
 def list_metrics(platform: Platform, payload: dict[str, Any], region: str) -> dict[str, Any]:
-    given: ListMetricsInput = _parse(ListMetricsInput, payload)
+    given: ListMetricsInput = _parse("ListMetrics", ListMetricsInput, payload)
     found = platform.metrics.list(
         given.Namespace,
         given.MetricName,
@@ -156,7 +160,7 @@ def list_metrics(platform: Platform, payload: dict[str, Any], region: str) -> di
 
 
 def get_metric_statistics(platform: Platform, payload: dict[str, Any], region: str) -> dict[str, Any]:
-    given: GetMetricStatisticsInput = _parse(GetMetricStatisticsInput, payload)
+    given: GetMetricStatisticsInput = _parse("GetMetricStatistics", GetMetricStatisticsInput, payload)
     if bool(given.Statistics) == bool(given.ExtendedStatistics):
         raise InvalidMetricParameterCombination(
             "Must specify either Statistics or ExtendedStatistics, but not both."
@@ -187,7 +191,7 @@ def get_metric_statistics(platform: Platform, payload: dict[str, Any], region: s
 
 
 def get_metric_data(platform: Platform, payload: dict[str, Any], region: str) -> dict[str, Any]:
-    given: GetMetricDataInput = _parse(GetMetricDataInput, payload)
+    given: GetMetricDataInput = _parse("GetMetricData", GetMetricDataInput, payload)
     if given.NextToken is not None:
         raise InvalidMetricParameter(
             "The specified NextToken is invalid: roost returns every datapoint at once."
