@@ -260,7 +260,7 @@ def test_no_s3_when_s3_uris_go_to_an_s3_endpoint(tmp_path):
 
     async def get() -> httpx.Response:
         transport = httpx.ASGITransport(app=create_app(platform, run_jobs=False))
-        async with httpx.AsyncClient(transport=transport, base_url="http://roost") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
             return await client.get("/lab1/key", headers=signed)
 
     answer = asyncio.run(get())
