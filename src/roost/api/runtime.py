@@ -16,7 +16,7 @@ import httpx
 from starlette.requests import Request
 from starlette.responses import Response
 
-from roost.inference.hosting_app import InvocationError, model_error, read_body, runtime_error
+from roost.inference.hosting_app import InvocationError, model_error, read_invocation_body, runtime_error
 from roost.platform.endpoint_processes import log_group
 from roost.platform.errors import EndpointNotFound, EndpointUnavailable
 from roost.platform.services import Platform
@@ -60,7 +60,7 @@ class Runtime:
     async def invoke(self, request: Request) -> Response:
         name = request.path_params["name"]
         try:
-            body = await read_body(request)
+            body = await read_invocation_body(request)
         except InvocationError as error:
             return runtime_error(400, "ValidationError", {"Message": error.message})
         try:

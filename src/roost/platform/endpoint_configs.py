@@ -13,7 +13,6 @@ from roost.platform.errors import InvalidRequest
 from roost.platform.models import Models
 from roost.platform.resource_requests import NAME_PATTERN, RequestShape, ResourceName, not_found, parse
 from roost.platform.resource_table import Resource, ResourceTable, resource_arn
-from roost.platform.service_model import enum
 from roost.platform.store import JobQuery, Store
 from roost.platform.tags import Tags
 
@@ -24,8 +23,8 @@ class VariantSpec(RequestShape):
     InitialInstanceCount: Annotated[int, Field(ge=1)] = 1
     InstanceType: str | None = None
     InitialVariantWeight: Annotated[float, Field(ge=0)] = 1.0
-    # SageMaker's limit on the container's first /ping (60 to 3600 s); roost allows less, for tests.
-    ContainerStartupHealthCheckTimeoutInSeconds: Annotated[int, Field(ge=1, le=3600)] | None = None
+    # How long the container may take to answer its first /ping (botocore: 60 to 3600 s).
+    ContainerStartupHealthCheckTimeoutInSeconds: Annotated[int, Field(ge=60, le=3600)] | None = None
 
 
 class CreateEndpointConfigRequest(RequestShape):
@@ -40,22 +39,15 @@ class EndpointConfigs:
         tags.register("endpoint-config", self.table.has_arn)
 
     def create(self, raw: Mapping[str, Any], region: str) -> Resource:
-        request: CreateEndpointConfigRequest = parse(CreateEndpointConfigRequest, raw)
+        request: CreateEndpointConfigRequest = parse(CreateEndpointConfigRequest, raw, "CreateEndpointConfig")
         names = [v.VariantName for v in request.ProductionVariants]
         if len(set(names)) < len(names):
             raise InvalidRequest(f"VariantName must be unique within an endpoint configuration: {names}")
-        instance_types = enum("ProductionVariantInstanceType")
-        for variant in request.ProductionVariants:
+        for variant in request.ProductionVariants:  # botocore's shape has checked the instance types
             if variant.InstanceType is None:
                 raise InvalidRequest(
                     f"Variant '{variant.VariantName}' has no InstanceType: give one, e.g. ml.m5.xlarge "
                     "(roost runs every instance type on this machine)"
-                )
-            if variant.InstanceType not in instance_types:
-                raise InvalidRequest(
-                    f"1 validation error detected: Value '{variant.InstanceType}' at "
-                    "'productionVariants.member.instanceType' failed to satisfy constraint: Member must "
-                    f"satisfy enum value set: [{', '.join(instance_types)}]"
                 )
             self.models.describe(variant.ModelName, region)  # SageMaker refuses a config of unknown models
         if not any(v.InitialVariantWeight > 0 for v in request.ProductionVariants):

@@ -24,8 +24,7 @@ from pathlib import Path
 import httpx
 
 from roost.platform.local_executor import LocalExecutor, start_ticks
-from roost.platform.log_stream import LogStreamWriter
-from roost.platform.store import Store
+from roost.platform.log_streams import LogStreams
 
 SERVE_COMMAND = (sys.executable, "-m", "roost", "serve")
 ENDPOINT_LOG_GROUP = "/aws/sagemaker/Endpoints/{}"
@@ -49,14 +48,14 @@ class Instance:
     """A variant's instance: started once, ready after its first `/ping`, stopped once."""
 
     def __init__(
-        self, store: Store, endpoint: str, variant: str, model_file: Path, command: Sequence[str]
+        self, log_streams: LogStreams, endpoint: str, variant: str, model_file: Path, command: Sequence[str]
     ) -> None:
         self.endpoint, self.variant, self.model_file = endpoint, variant, model_file
         self.instance_id = f"i-{secrets.token_hex(8)}"
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.stream = LogStreamWriter(
-            store, endpoint, time.time(), group=log_group(endpoint), name=f"{variant}/{self.instance_id}"
+        self.stream = log_streams.writer(
+            endpoint, time.time(), group=log_group(endpoint), name=f"{variant}/{self.instance_id}"
         )
         self._tail: collections.deque[str] = collections.deque(maxlen=_TAIL_LINES)
         self.stopping = False

@@ -30,6 +30,7 @@ from roost.platform.endpoint_configs import EndpointConfigs
 from roost.platform.endpoint_processes import SERVE_COMMAND, Instance, kill_orphan, log_group
 from roost.platform.errors import EndpointNotFound, EndpointUnavailable, InvalidRequest
 from roost.platform.lifecycle import ENDPOINT, EndpointStatus
+from roost.platform.log_streams import LogStreams
 from roost.platform.models import Models, container
 from roost.platform.resource_requests import RequestShape, ResourceName, not_found, parse
 from roost.platform.resource_table import DEFAULT_ACCOUNT, Resource, ResourceTable, account_of, resource_arn
@@ -123,6 +124,7 @@ class Endpoints:
         models: Models,
         configs: EndpointConfigs,
         tags: Tags,
+        log_streams: LogStreams,
         endpoints_dir: Path,
         *,
         command: Sequence[str] = SERVE_COMMAND,
@@ -131,9 +133,9 @@ class Endpoints:
         poll_s: float = 1.0,
     ) -> None:
         self.table = ResourceTable(store, "endpoints")
-        self.tags = tags
+        self.tags, self.log_streams = tags, log_streams
         tags.register("endpoint", self.table.has_arn)
-        self.store, self.storage, self.models, self.configs = store, storage, models, configs
+        self.storage, self.models, self.configs = storage, models, configs
         self.endpoints_dir = endpoints_dir
         self.command = tuple(command)
         self.max_restarts = max_restarts
@@ -148,7 +150,7 @@ class Endpoints:
     # -- operations ---------------------------------------------------------------------------------------
 
     def create(self, raw: Mapping[str, Any], region: str) -> Resource:
-        request: CreateEndpointRequest = parse(CreateEndpointRequest, raw)
+        request: CreateEndpointRequest = parse(CreateEndpointRequest, raw, "CreateEndpoint")
         config = self.configs.describe(request.EndpointConfigName, region)
         now = time.time()
         endpoint = Resource(
@@ -175,7 +177,7 @@ class Endpoints:
         return self.table.query(query)
 
     def update(self, raw: Mapping[str, Any], region: str) -> Resource:
-        request: UpdateEndpointRequest = parse(UpdateEndpointRequest, raw)
+        request: UpdateEndpointRequest = parse(UpdateEndpointRequest, raw, "UpdateEndpoint")
         endpoint = self.describe(request.EndpointName, region)
         config = self.configs.describe(request.EndpointConfigName, region)
         updating = self.table.change(
@@ -270,7 +272,7 @@ class Endpoints:
                     )
                 model_file = self._fetch_model(model, root / spec["VariantName"])
                 instances = [
-                    Instance(self.store, name, spec["VariantName"], model_file, self.command)
+                    Instance(self.log_streams, name, spec["VariantName"], model_file, self.command)
                     for _ in range(spec.get("InitialInstanceCount", 1))
                 ]
                 deployment.variants.append(
@@ -431,7 +433,7 @@ class Endpoints:
             )
             dead.log(note)
             log.warning("endpoint %s: %s", name, note)
-            replacement = Instance(self.store, name, variant.name, dead.model_file, self.command)
+            replacement = Instance(self.log_streams, name, variant.name, dead.model_file, self.command)
             variant.instances[index] = replacement
             self._save_pids(name)
             failure = replacement.wait_ready(self.startup_timeout_s, self._closing)

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from roost.platform.errors import InvalidRequest
-from roost.platform.request import ALGORITHM_IMAGE, ROLE_ARN_PATTERN
+from roost.platform.request import ALGORITHM_IMAGE
 from roost.platform.resource_requests import RequestShape, ResourceName, not_found, parse
 from roost.platform.resource_table import Resource, ResourceTable, resource_arn
 from roost.platform.storage import Storage
@@ -34,9 +34,7 @@ class CreateModelRequest(RequestShape):
     ModelName: ResourceName
     PrimaryContainer: ContainerSpec | None = None
     Containers: Annotated[list[ContainerSpec], Field(max_length=15)] | None = None
-    ExecutionRoleArn: Annotated[
-        str, Field(min_length=20, max_length=2048, pattern=f"^{ROLE_ARN_PATTERN}$")
-    ] | (None) = None
+    ExecutionRoleArn: str | None = None  # its pattern is botocore's shape's, checked before
 
 
 def container(model: Resource) -> dict[str, Any]:
@@ -83,7 +81,7 @@ class Models:
             )
 
     def create(self, raw: Mapping[str, Any], region: str) -> Resource:
-        request: CreateModelRequest = parse(CreateModelRequest, raw)
+        request: CreateModelRequest = parse(CreateModelRequest, raw, "CreateModel")
         self._check_container(self._container(request))
         now = time.time()
         model = Resource(

@@ -13,8 +13,11 @@ from typing import Any
 
 from roost.platform.endpoint_configs import EndpointConfigs
 from roost.platform.endpoints import Endpoints
+from roost.platform.log_streams import LogStreams
 from roost.platform.metrics import Metrics
 from roost.platform.models import Models
+from roost.platform.multipart_uploads import MultipartUploads
+from roost.platform.object_store import ObjectStore
 from roost.platform.storage import Storage
 from roost.platform.tags import Tags
 from roost.platform.training_jobs import TrainingJobs
@@ -24,8 +27,12 @@ from roost.platform.transform_jobs import TransformJobs
 @dataclass
 class Platform:
     training_jobs: TrainingJobs
+    log_streams: LogStreams
     tags: Tags
     metrics: Metrics
+    # S3 on the data root; None when s3:// URIs go to an S3-compatible endpoint, which clients use directly.
+    objects: ObjectStore | None
+    uploads: MultipartUploads | None
     models: Models
     endpoint_configs: EndpointConfigs
     endpoints: Endpoints
@@ -44,6 +51,7 @@ class Platform:
         anything. `endpoint_options` go to Endpoints (restarts, startup timeout, the serving command)."""
         training_jobs = TrainingJobs.open(state_dir, storage, **queue_options)
         store, tags = training_jobs.store, training_jobs.tags
+        objects = ObjectStore(storage.data_root, store) if storage.local else None
         models = Models(store, storage, tags)
         endpoint_configs = EndpointConfigs(store, models, tags)
         endpoints = Endpoints(
@@ -52,12 +60,23 @@ class Platform:
             models,
             endpoint_configs,
             tags,
+            training_jobs.log_streams,
             state_dir / "endpoints",
             **(endpoint_options or {}),
         )
-        transform_jobs = TransformJobs(store, storage, models, tags, state_dir / "transform-jobs")
         return cls(
-            training_jobs, tags, training_jobs.metrics, models, endpoint_configs, endpoints, transform_jobs
+            training_jobs=training_jobs,
+            log_streams=training_jobs.log_streams,
+            tags=tags,
+            metrics=training_jobs.metrics,
+            objects=objects,
+            uploads=MultipartUploads(objects, store, state_dir / "s3-uploads") if objects else None,
+            models=models,
+            endpoint_configs=endpoint_configs,
+            endpoints=endpoints,
+            transform_jobs=TransformJobs(
+                store, storage, models, tags, training_jobs.log_streams, state_dir / "transform-jobs"
+            ),
         )
 
     def start(self) -> None:

@@ -28,16 +28,16 @@ from roost.algorithm.job_directory import FAILURE_LIMIT
 from roost.errors import UserError
 from roost.platform.defaults import STOP_GRACE_S
 from roost.platform.errors import InvalidRequest
+from roost.platform.job_environment import passed_environment
 from roost.platform.job_execution import StopControl
 from roost.platform.job_queue import JobQueue, Waiting
 from roost.platform.job_workspace import JobDirectory
 from roost.platform.lifecycle import JOB, JobStatus, StopReason
 from roost.platform.local_executor import LocalExecutor
-from roost.platform.log_stream import LogStreamWriter
+from roost.platform.log_streams import LogStreams, LogStreamWriter
 from roost.platform.models import Models, container
 from roost.platform.resource_requests import RequestShape, ResourceName, not_found, parse
 from roost.platform.resource_table import Resource, ResourceTable, resource_arn
-from roost.platform.service_model import enum
 from roost.platform.storage import ChannelFile, Storage, join
 from roost.platform.store import JobQuery, Store
 from roost.platform.tags import Tags
@@ -95,13 +95,6 @@ def _check_support(request: CreateTransformJobRequest) -> None:
             "The image-classification algorithm takes one image per file: use SplitType 'None' and "
             "CompressionType 'None'"
         )
-    instance_types = enum("TransformInstanceType")
-    if request.TransformResources.InstanceType not in instance_types:
-        raise InvalidRequest(
-            f"1 validation error detected: Value '{request.TransformResources.InstanceType}' at "
-            "'transformResources.instanceType' failed to satisfy constraint: Member must satisfy enum value "
-            f"set: [{', '.join(instance_types)}]"
-        )
 
 
 class _Events:
@@ -129,6 +122,7 @@ class TransformJobs:
         storage: Storage,
         models: Models,
         tags: Tags,
+        log_streams: LogStreams,
         jobs_dir: Path,
         *,
         command: Sequence[str] = TRANSFORM_COMMAND,
@@ -136,13 +130,8 @@ class TransformJobs:
         max_concurrent: int = 1,
     ) -> None:
         self.table = ResourceTable(store, "transform_jobs")
-        self.store, self.storage, self.models, self.tags, self.jobs_dir = (
-            store,
-            storage,
-            models,
-            tags,
-            jobs_dir,
-        )
+        self.storage, self.models, self.tags, self.jobs_dir = storage, models, tags, jobs_dir
+        self.log_streams = log_streams
         self.executor = LocalExecutor(command, stop_grace_s=stop_grace_s)
         self.queue = JobQueue(self, max_concurrent=max_concurrent)
         tags.register("transform-job", self.table.has_arn)
@@ -150,7 +139,7 @@ class TransformJobs:
     # -- operations ---------------------------------------------------------------------------------------
 
     def create(self, raw: Mapping[str, Any], region: str) -> Resource:
-        request: CreateTransformJobRequest = parse(CreateTransformJobRequest, raw)
+        request: CreateTransformJobRequest = parse(CreateTransformJobRequest, raw, "CreateTransformJob")
         _check_support(request)
         self.models.describe(request.ModelName, region)
         self.storage.channel_files(request.TransformInput.DataSource.S3DataSource.S3Uri)
@@ -273,10 +262,14 @@ class TransformJobs:
         except (UserError, OSError, BotoCoreError, ClientError) as error:
             self.move(name, _J.FAILED, end_time=time.time(), failure_reason=f"ClientError: {error}")
             return
-        stream = LogStreamWriter(
-            self.store, name, started, group=LOG_GROUP, name=f"{name}/i-{secrets.token_hex(8)}"
+        stream = self.log_streams.writer(
+            name, started, group=LOG_GROUP, name=f"{name}/i-{secrets.token_hex(8)}"
         )
-        environment = {**request.Environment, "TRANSFORM_JOB_NAME": name, "TRANSFORM_JOB_ARN": job.arn}
+        environment = {
+            **passed_environment(request.Environment),  # an allowlist: see job_environment
+            "TRANSFORM_JOB_NAME": name,
+            "TRANSFORM_JOB_ARN": job.arn,
+        }
         outcome = self.executor.execute(job_dir.root, environment, control, _Events(self, name, stream))
         ended = time.time()
         if outcome.stop_reason is not None:
