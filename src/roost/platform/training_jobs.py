@@ -12,11 +12,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from roost.algorithm.hyperparameters import HyperparameterField, hyperparameter_errors, hyperparameter_fields
+from roost.platform.channel_contents import ChannelContents, channel_contents
 from roost.platform.errors import InvalidRequest, JobNotFound
 from roost.platform.instances import instance_mapping
 from roost.platform.request import CreateTrainingJobRequest, parse_request
 from roost.platform.runner import Runner
-from roost.platform.storage import Storage
+from roost.platform.storage import S3Object, Storage
 from roost.platform.store import JobQuery, JobRecord, Store
 
 DEFAULT_REGION = "us-east-1"
@@ -94,3 +96,23 @@ class TrainingJobs:
             )
         self.runner.request_stop(name)
         return record
+
+    # -- what a form needs while a request is written ------------------------------------------------------
+
+    def hyperparameter_fields(self) -> list[HyperparameterField]:
+        return hyperparameter_fields()
+
+    def hyperparameter_problems(self, values: Mapping[str, str]) -> dict[str, str]:
+        """Each hyperparameter's problem, in the words CreateTrainingJob would refuse it with."""
+        return hyperparameter_errors(values)
+
+    def channel_contents(self, uri: str) -> ChannelContents:
+        return channel_contents(self.storage, uri)
+
+    def model_artifact_file(self, name: str) -> Path | None:
+        """The local file of a job's model.tar.gz; None while there is none, or when it is in real S3."""
+        uri = self.describe(name).model_artifacts
+        location = self.storage.resolve(uri) if uri else None
+        if isinstance(location, S3Object) or location is None or not location.is_file():
+            return None
+        return location
