@@ -34,7 +34,7 @@ def test_the_workshops_hyperparameters():
 
 def test_defaults_are_the_containers_effective_ones():
     hp = parse_hyperparameters(REQUIRED)
-    assert hp.momentum == 0.9  # the defaults file says 0, the container uses 0.9 (spec §10.1)
+    assert hp.momentum == 0.9  # the defaults file says 0, the container uses 0.9 (docs/algorithm.md §10.1)
     assert (hp.num_layers, hp.image_shape, hp.epochs, hp.mini_batch_size) == (152, (3, 224, 224), 30, 32)
     assert (hp.learning_rate, hp.weight_decay, hp.optimizer, hp.lr_scheduler_factor) == (
         0.1,

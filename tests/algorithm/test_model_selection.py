@@ -19,7 +19,7 @@ def run(hyperparameters: dict[str, str], accuracies: list[float]) -> list[tuple[
 
 
 def test_only_strictly_better_accuracy_is_stored():
-    # The log of spec §10.10: 0.832031 at epochs 6 and 7; only 6 was stored.
+    # The log of docs/algorithm.md §10.10: 0.832031 at epochs 6 and 7; only 6 was stored.
     stored = [best for best, _, _ in run({}, [0.5, 0.7, 0.6, 0.832031, 0.832031, 0.9])]
     assert stored == [True, True, False, True, False, True]
 

@@ -1,4 +1,5 @@
-"""Per-image input pipeline of MXNet's ImageRecordIter, with OpenCV, as SageMaker configures it (spec §4).
+"""Per-image input pipeline of MXNet's ImageRecordIter, with OpenCV, as SageMaker configures it
+(docs/algorithm.md §4).
 
 Order: decode → resize (shorter side) → affine (rotate/shear/aspect) → crop to `image_shape` → HSL
 jitter → mirror → RGB. Random draws come from a per-image generator, so a seeded run repeats exactly

@@ -1,4 +1,5 @@
-"""Channels: which files make up the `train` and `validation` inputs, by content type (spec §2.1).
+"""Channels: which files make up the `train` and `validation` inputs, by content type (docs/algorithm.md
+§2.1).
 
 - `application/x-recordio`: one or more `.rec` files of IRHeader records (im2rec's output);
 - `application/x-recordio` with RecordWrapperType `RecordIO`: an augmented manifest, streamed as

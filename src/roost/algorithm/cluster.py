@@ -1,7 +1,7 @@
 """Where this training process runs: its rank among all processes, its device, its share of the batch.
 
-SageMaker semantics (spec §8.1): `mini_batch_size` is per machine (host) and split evenly over the
-host's devices; with several hosts the global batch is `mini_batch_size x hosts`. Processes come from
+SageMaker semantics (docs/algorithm.md §8.1): `mini_batch_size` is per machine (host) and split evenly over
+the host's devices; with several hosts the global batch is `mini_batch_size x hosts`. Processes come from
 `torchrun` (RANK/WORLD_SIZE/LOCAL_WORLD_SIZE in the environment) or from roost's own launcher, which
 starts one process per GPU, or one per host named in resourceconfig.json when simulating several hosts
 on one CPU machine.

@@ -1,4 +1,5 @@
-"""The algorithm's hyperparameters: SageMaker's names, defaults, valid values and error wording (spec §1).
+"""The algorithm's hyperparameters: SageMaker's names, defaults, valid values and error wording
+(docs/algorithm.md §1).
 
 Values arrive as strings (the API's type is string -> string); native numbers are accepted too for
 programmatic use. Keys starting with `_` are injected by the platform in some situations and ignored.
@@ -132,7 +133,7 @@ Flag = Annotated[int, BeforeValidator(_flag), Expects("'0', '1'")]
 
 
 class Hyperparameters(BaseModel):
-    """Typed, validated hyperparameters with the container's effective defaults (spec §1.3)."""
+    """Typed, validated hyperparameters with the container's effective defaults (docs/algorithm.md §1.3)."""
 
     # The attribute docstrings are the descriptions the console shows beside each field (spec §1.3).
     model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
@@ -358,7 +359,8 @@ def hyperparameter_fields() -> list[HyperparameterField]:
 
 
 def summary_lines(hp: Hyperparameters) -> list[str]:
-    """The parameter block the algorithm logs after validation, line for line as SageMaker's (spec §1.1)."""
+    """The parameter block the algorithm logs after validation, line for line as SageMaker's
+    (docs/algorithm.md §1.1)."""
     lines = [f"use_pretrained_model: {hp.use_pretrained_model}", f"multi_label: {hp.multi_label}"]
     if hp.use_pretrained_model:
         lines.append("Using pretrained model for initializing weights and transfer learning.")

@@ -1,4 +1,5 @@
-"""The job directory: the algorithm's whole contract, laid out like SageMaker's /opt/ml (DESIGN.md).
+"""The job directory: the algorithm's whole contract, laid out like SageMaker's /opt/ml
+(docs/architecture.md).
 
 The platform writes `input/` and reads `model/` and `output/`; the algorithm does the opposite.
 """

@@ -1,7 +1,7 @@
 """Batches for training and validation: a PyTorch DataLoader whose worker processes decode and augment.
 
-An epoch is exactly floor(num_training_samples / global batch) batches (spec §5.6), drawn from fresh
-shuffles of the real samples, wrapping around as MXNet's ResizeIter does. Each of several processes
+An epoch is exactly floor(num_training_samples / global batch) batches (docs/algorithm.md §5.6), drawn from
+fresh shuffles of the real samples, wrapping around as MXNet's ResizeIter does. Each of several processes
 (ranks) takes its slice of every global batch. Batches travel as uint8 NHWC, four times smaller than
 floats; the training process turns them into float NCHW (channels-last) on the device.
 """

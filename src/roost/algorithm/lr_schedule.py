@@ -1,4 +1,5 @@
-"""The learning-rate schedule: MXNet's `MultiFactorScheduler` as SageMaker's recipe sets it up (spec §5.4).
+"""The learning-rate schedule: MXNet's `MultiFactorScheduler` as SageMaker's recipe sets it up
+(docs/algorithm.md §5.4).
 
 `lr_scheduler_step="10, 20"` means: multiply the rate by `lr_scheduler_factor` after the 10th and after
 the 20th epoch. MXNet counts optimizer updates, not epochs: update numbers start at 1, an epoch is

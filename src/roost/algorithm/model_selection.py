@@ -1,4 +1,5 @@
-"""What happens after each validation: store the best model, save periodically, stop early (spec §5.7).
+"""What happens after each validation: store the best model, save periodically, stop early (docs/algorithm.md
+§5.7).
 
 - `checkpoint_frequency` unset: store the model whenever validation accuracy is strictly better than
   every earlier epoch's (ties do not count), replacing the previous best.

@@ -1,4 +1,5 @@
-"""Model artifacts in MXNet's formats (spec §6.1), so SageMaker and MXNet users can load roost's models.
+"""Model artifacts in MXNet's formats (docs/algorithm.md §6.1), so SageMaker and MXNet users can load roost's
+models.
 
 * `.params`: MXNet's NDArray-list file (`mx.nd.save`/`load`) with keys `arg:<name>` and `aux:<name>`,
   written and read here byte by byte, no pickle and no MXNet.

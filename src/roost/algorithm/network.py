@@ -1,4 +1,5 @@
-"""MXNet's pre-activation ResNet (`example/image-classification/symbols/resnet.py`, spec §5.1) in PyTorch.
+"""MXNet's pre-activation ResNet (`example/image-classification/symbols/resnet.py`, docs/algorithm.md §5.1)
+in PyTorch.
 
 Submodules are named so that a mechanical rename gives MXNet's parameter names: `stage1.unit1.bn1.weight`
 is `stage1_unit1_bn1_gamma`, `bn0.running_var` is `bn0_moving_var`. That keeps `.params` files of

@@ -1,4 +1,5 @@
-"""MXNet 1.3's update rules for `sgd`, `nag`, `adam` and `rmsprop` (spec §5.3) as torch optimizers.
+"""MXNet 1.3's update rules for `sgd`, `nag`, `adam` and `rmsprop` (docs/algorithm.md §5.3) as torch
+optimizers.
 
 They differ from PyTorch's namesakes in ways that change training: MXNet's SGD keeps the learning rate
 inside the momentum buffer (so an LR drop takes effect gradually), Adam adds an epsilon that is not

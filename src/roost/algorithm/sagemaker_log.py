@@ -1,4 +1,5 @@
-"""The algorithm's log: SageMaker's line format, so the same filters and metric regexes work (spec §5.5).
+"""The algorithm's log: SageMaker's line format, so the same filters and metric regexes work
+(docs/algorithm.md §5.5).
 
 `[11/26/2026 07:40:00 INFO 140558353856320] Epoch[0] Validation-accuracy=0.500000`; errors add the source
 location as SageMaker's do: `[... ERROR 1403 train.py:48] message`.

@@ -1,11 +1,11 @@
 """Where training starts from: fresh weights, a previous job's model (incremental training), or ImageNet.
 
 - A `model` channel (`application/x-sagemaker-model`) holding a previous job's `model.tar.gz`: every
-  weight is loaded, `fc1` included; num_layers, image_shape and num_classes must match (spec §8.3), and
-  `use_pretrained_model` is then ignored.
+  weight is loaded, `fc1` included; num_layers, image_shape and num_classes must match (docs/algorithm.md
+  §8.3), and `use_pretrained_model` is then ignored.
 - `use_pretrained_model=1`: MXNet's ImageNet-1k ResNet of the same depth (the model-zoo file
   `resnet-<N>-0000.params`, whose names are SageMaker's), all but `fc1`, which stays freshly initialised
-  (spec §9). The file is looked for in $ROOST_PRETRAINED_DIR, then ~/.cache/roost/pretrained, and
+  (docs/algorithm.md §9). The file is looked for in $ROOST_PRETRAINED_DIR, then ~/.cache/roost/pretrained, and
   downloaded there from MXNet's model zoo when neither has it and the network allows.
 """
 

@@ -1,7 +1,7 @@
 """The training loop, top to bottom: data → network → optimiser → epochs → model directory.
 
 One function, `train`, runs in every process of a job; only the leader (rank 0) logs and writes files.
-What it logs, and when, follows SageMaker's Image Classification line for line (spec §5.5-5.7).
+What it logs, and when, follows SageMaker's Image Classification line for line (docs/algorithm.md §5.5-5.7).
 """
 
 from __future__ import annotations
@@ -89,8 +89,8 @@ def _mixed_precision(
 ) -> tuple[AbstractContextManager[object], bool]:
     """(autocast context, whether float16 gradients need scaling) for precision_dtype.
 
-    float16 is mixed precision with float32 master weights (spec §1.3): float16 autocast on a GPU; on a
-    CPU, which has no fast float16, bfloat16 where the CPU computes it natively, else plain float32.
+    float16 is mixed precision with float32 master weights (docs/algorithm.md §1.3): float16 autocast on a
+    GPU; on a CPU, which has no fast float16, bfloat16 where the CPU computes it natively, else plain float32.
     """
     if hp.precision_dtype != "float16":
         return nullcontext(), False

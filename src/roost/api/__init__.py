@@ -1,1 +1,2 @@
-"""One HTTP app: SageMaker's JSON protocol, a CloudWatch Logs subset and the web console (DESIGN.md)."""
+"""One HTTP app: SageMaker's JSON protocol, a CloudWatch Logs subset and the web console
+(docs/architecture.md)."""

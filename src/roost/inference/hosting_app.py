@@ -1,4 +1,5 @@
-"""The hosting contract of SageMaker's image-classification container (spec §7), as a Starlette app.
+"""The hosting contract of SageMaker's image-classification container (docs/algorithm.md §7), as a Starlette
+app.
 
     GET  /ping                          200 once the model is loaded (it is, before the port opens)
     POST /invocations                   the container's own route: plain-text errors, as the algorithm sends
@@ -38,7 +39,7 @@ MAX_BODY_BYTES = 6 << 20
 # A larger body is still read (and dropped) up to this size, so that the client gets its 413 instead of a
 # connection reset in the middle of sending; beyond it the connection is closed.
 DRAIN_BYTES = 64 << 20
-SERVER_ERROR = "Internal Server Error occured"  # sic: the wording of AWS's template (spec §7)
+SERVER_ERROR = "Internal Server Error occured"  # sic: the wording of AWS's template (docs/algorithm.md §7)
 
 log = logging.getLogger("roost.inference")
 

@@ -1,13 +1,15 @@
-"""Request bytes → the network's input image, as the hosted algorithm prepares it (spec §2.4, §7).
+"""Request bytes → the network's input image, as the hosted algorithm prepares it (docs/algorithm.md §2.4,
+§7).
 
 Two geometries:
 - squash (default, what SageMaker's endpoint does): the whole image resized to the model's H x W, aspect
   ratio not kept, nothing cut away;
-- crop (what training's validation does, spec §4.3): shorter side resized, then the centre H x W window.
+- crop (what training's validation does, docs/algorithm.md §4.3): shorter side resized, then the centre H x W
+  window.
 
 Interpolation: OpenCV bilinear (`cv2.INTER_LINEAR`), the default of MXNet's `imresize` (interp=1) and of
 `im2rec --resize`, so the pixels are scaled the way the training images were. The hosted container's own
-choice is not public (spec §7 [?]).
+choice is not public (docs/algorithm.md §7 [?]).
 
 Decoding is Pillow's: it reads the header first (so the pixel count is refused before any memory is spent
 on a decompression bomb) and it refuses truncated files, which some OpenCV versions decode silently with a
