@@ -22,7 +22,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from roost.api import console, log_operations, training_job_operations
+from roost.api import log_operations, training_job_operations
+from roost.console import routes as console_routes
 from roost.platform.errors import (
     InvalidLogParameter,
     InvalidRequest,
@@ -120,7 +121,6 @@ def create_app(platform: Platform, *, run_jobs: bool = True) -> Starlette:
 
     routes = [
         Route("/", call, methods=["POST"]),
-        Route("/", console.job_list(platform.training_jobs), methods=["GET"]),
-        Route("/jobs/{name}", console.job_page(platform.training_jobs), methods=["GET"]),
+        *console_routes(platform),
     ]
     return Starlette(routes=routes, lifespan=lifespan)

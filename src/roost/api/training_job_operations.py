@@ -53,12 +53,6 @@ def _parse(model: type[ModelT], payload: dict[str, Any]) -> ModelT:
         raise InvalidRequest(validation_message(failure)) from None
 
 
-def _training_seconds(record: JobRecord) -> int | None:
-    if record.training_start_time is None or record.training_end_time is None:
-        return None
-    return max(1, round(record.training_end_time - record.training_start_time))
-
-
 def describe_response(record: JobRecord) -> dict[str, Any]:
     """DescribeTrainingJob's members: the request as stored, then the job's state."""
     wanted = set(members("DescribeTrainingJobResponse"))
@@ -84,8 +78,8 @@ def describe_response(record: JobRecord) -> dict[str, Any]:
         "FailureReason": record.failure_reason,
         "TrainingStartTime": record.training_start_time,
         "TrainingEndTime": record.training_end_time,
-        "TrainingTimeInSeconds": _training_seconds(record),
-        "BillableTimeInSeconds": _training_seconds(record),
+        "TrainingTimeInSeconds": record.training_seconds,
+        "BillableTimeInSeconds": record.training_seconds,
     }
     response.update({k: v for k, v in optional.items() if v is not None})
     return response

@@ -134,13 +134,15 @@ def _constraint(error: Mapping[str, Any]) -> str:
     return f"Member must be valid: {error['msg']}"
 
 
+def _detail(error: Mapping[str, Any]) -> str:
+    where = _where(error["loc"])
+    return f"Value {_value(error)} at '{where}' failed to satisfy constraint: {_constraint(error)}"
+
+
 def validation_message(failure: pydantic.ValidationError) -> str:
     """pydantic errors as AWS words them: `N validation errors detected: Value ... at ... failed to ...`."""
     errors = failure.errors()
-    details = "; ".join(
-        f"Value {_value(e)} at '{_where(e['loc'])}' failed to satisfy constraint: {_constraint(e)}"
-        for e in errors
-    )
+    details = "; ".join(_detail(e) for e in errors)
     count = len(errors)
     return f"{count} validation error{'s' if count > 1 else ''} detected: {details}"
 
@@ -189,6 +191,16 @@ def _check_roost_support(request: CreateTrainingJobRequest) -> None:
                 f"CompressionType '{channel.CompressionType}' of channel '{channel.ChannelName}' is not "
                 "supported by the image-classification algorithm: use 'None'"
             )
+
+
+def request_problems(raw: Mapping[str, Any]) -> dict[str, str]:
+    """Every shape problem of a request at once, by member path ('TrainingJobName',
+    'ResourceConfig.InstanceCount'), worded as in validation_message: what a form shows as it is typed."""
+    try:
+        CreateTrainingJobRequest.model_validate(raw)
+    except pydantic.ValidationError as failure:
+        return {".".join(map(str, e["loc"])): _detail(e) for e in failure.errors()}
+    return {}
 
 
 def parse_request(raw: Any) -> CreateTrainingJobRequest:

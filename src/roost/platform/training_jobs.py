@@ -16,7 +16,7 @@ from roost.algorithm.hyperparameters import HyperparameterField, hyperparameter_
 from roost.platform.channel_contents import ChannelContents, channel_contents
 from roost.platform.errors import InvalidRequest, JobNotFound
 from roost.platform.instances import instance_mapping
-from roost.platform.request import CreateTrainingJobRequest, parse_request
+from roost.platform.request import CreateTrainingJobRequest, parse_request, request_problems
 from roost.platform.runner import Runner
 from roost.platform.storage import S3Object, Storage
 from roost.platform.store import JobQuery, JobRecord, Store
@@ -101,6 +101,10 @@ class TrainingJobs:
 
     def hyperparameter_fields(self) -> list[HyperparameterField]:
         return hyperparameter_fields()
+
+    def request_problems(self, raw: Mapping[str, Any]) -> dict[str, str]:
+        """Each member's problem by its path, in the words CreateTrainingJob would refuse it with."""
+        return request_problems(raw)
 
     def hyperparameter_problems(self, values: Mapping[str, str]) -> dict[str, str]:
         """Each hyperparameter's problem, in the words CreateTrainingJob would refuse it with."""

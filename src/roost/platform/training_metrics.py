@@ -56,7 +56,7 @@ class EpochAccuracy:
 
 
 def accuracy_by_epoch(lines: list[str]) -> list[EpochAccuracy]:
-    """Train, validation and top-k accuracy per epoch, from a job's log lines (the workshop's progress table)."""
+    """Train, validation and top-k accuracy per epoch, from a job's log lines (the workshop's table)."""
     epochs: dict[int, EpochAccuracy] = {}
     for line in lines:
         match = _ACCURACY.search(line)
@@ -66,5 +66,6 @@ def accuracy_by_epoch(lines: list[str]) -> list[EpochAccuracy]:
             setattr(row, match.group(2).lower(), float(match.group(3)))
         top_k = _TOP_K.search(line)
         if top_k:
-            epochs.setdefault(int(top_k.group(1)), EpochAccuracy(int(top_k.group(1)))).top_k = float(top_k.group(2))
+            epoch = int(top_k.group(1))
+            epochs.setdefault(epoch, EpochAccuracy(epoch)).top_k = float(top_k.group(2))
     return [epochs[e] for e in sorted(epochs)]
