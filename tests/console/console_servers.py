@@ -23,9 +23,25 @@ def birds_bucket(root: Path, train: int = 32, validation: int = 16) -> Path:
     return root
 
 
-def start_roost_server(state_dir: Path, data_root: Path) -> tuple[subprocess.Popen, str]:
-    """`roost server` (the real algorithm) on a free port; its URL from the line it announces itself with."""
+def _announced(command: list[str]) -> tuple[subprocess.Popen, str]:
+    """Start a server process; its URL from the line it announces itself with."""
     process = subprocess.Popen(
+        command, stderr=subprocess.PIPE, text=True, env={**os.environ, "COLUMNS": "200"}
+    )
+    assert process.stderr is not None
+    first = process.stderr.readline()
+    found = re.search(r"listening on (http://\S+)", first)
+    if found is None:
+        process.kill()
+        raise AssertionError(f"the server did not start: {first}{process.stderr.read()}")
+    # Drain the rest, so that a chatty server never blocks on a full pipe.
+    threading.Thread(target=process.stderr.read, daemon=True).start()
+    return process, found.group(1)
+
+
+def start_roost_server(state_dir: Path, data_root: Path) -> tuple[subprocess.Popen, str]:
+    """`roost server` with the real algorithm, on a free port."""
+    return _announced(
         [
             sys.executable,
             "-m",
@@ -39,17 +55,11 @@ def start_roost_server(state_dir: Path, data_root: Path) -> tuple[subprocess.Pop
             str(data_root),
             "--stop-grace-seconds",
             "20",
-        ],
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "COLUMNS": "200"},
+        ]
     )
-    assert process.stderr is not None
-    first = process.stderr.readline()
-    found = re.search(r"listening on (http://\S+)", first)
-    if found is None:
-        process.kill()
-        raise AssertionError(f"roost server did not start: {first}{process.stderr.read()}")
-    # Drain the rest, so that a chatty server never blocks on a full pipe.
-    threading.Thread(target=process.stderr.read, daemon=True).start()
-    return process, found.group(1)
+
+
+def start_fake_server(state_dir: Path, data_root: Path) -> tuple[subprocess.Popen, str]:
+    """The API tests' server (tests/api/fake_server.py): the same app over the fake algorithm, in a second."""
+    script = Path(__file__).parents[1] / "api" / "fake_server.py"
+    return _announced([sys.executable, str(script), str(state_dir), str(data_root), "2"])
