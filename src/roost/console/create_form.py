@@ -215,7 +215,9 @@ def clone_form(platform: Platform, call: Call) -> Response:
         record = platform.training_jobs.describe(name)
     except JobNotFound:
         return not_found(name)
-    state = state_from_request(platform, record.request)
+    # Tags as they are now (AddTags and DeleteTags change them after the job was created).
+    tags = platform.training_jobs.tags.list(record.arn)
+    state = state_from_request(platform, {**record.request, "Tags": tags})
     state.request["TrainingJobName"] = _clone_name(platform, record.name)
     return _render_form(platform, state, cloned_from=record.name)
 

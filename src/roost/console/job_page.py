@@ -44,6 +44,7 @@ def page(platform: Platform, call: Call, error: str | None = None) -> Response:
         status_code=400 if error else 200,
         error=error,
         request=record.request,
+        tags=platform.training_jobs.tags.list(record.arn),
         **_summary_context(platform, record),
     )
 

@@ -10,24 +10,29 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from roost.platform.metrics import Metrics
 from roost.platform.storage import Storage
+from roost.platform.tags import Tags
 from roost.platform.training_jobs import TrainingJobs
 
 
 @dataclass
 class Platform:
     training_jobs: TrainingJobs
+    tags: Tags
+    metrics: Metrics
 
     @classmethod
-    def open(cls, state_dir: Path, storage: Storage, **runner_options: Any) -> Platform:
+    def open(cls, state_dir: Path, storage: Storage, **queue_options: Any) -> Platform:
         """The platform kept under `state_dir` (roost.db, jobs/<name>/), not yet running anything."""
-        return cls(training_jobs=TrainingJobs.open(state_dir, storage, **runner_options))
+        training_jobs = TrainingJobs.open(state_dir, storage, **queue_options)
+        return cls(training_jobs=training_jobs, tags=training_jobs.tags, metrics=training_jobs.metrics)
 
     def start(self) -> None:
         """Give a final state to what a previous server left running, then start working the queue."""
-        self.training_jobs.runner.recover()
-        self.training_jobs.runner.start()
+        self.training_jobs.queue.recover()
+        self.training_jobs.queue.start()
 
     def close(self) -> None:
         """Stop everything that runs (jobs end Stopped, keeping their model so far)."""
-        self.training_jobs.runner.close()
+        self.training_jobs.queue.close()
