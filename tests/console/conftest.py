@@ -4,6 +4,7 @@ CI installs both)."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -48,6 +49,8 @@ def browser(request, tmp_path) -> Iterator[object]:
     """A fresh headless Chromium; on a failed test, a screenshot in the test's tmp dir."""
     found = _chromium()
     if found is None:
+        if os.environ.get("ROOST_BROWSER_TESTS") == "required":
+            pytest.fail("ROOST_BROWSER_TESTS=required (CI) but chromium or chromedriver is not installed")
         pytest.skip(
             "the browser tests need Debian's chromium and chromium-driver "
             "(apt-get install chromium chromium-driver; CI installs them)"
