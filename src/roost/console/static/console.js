@@ -67,7 +67,7 @@ function accuracyChart(element) {
       height: 300,
       series,
       scales: { x: { time: false }, y: { range: [0, 1] } },
-      axes: [{ label: "Epoch" }, { label: "Accuracy" }],
+      axes: [{ label: "Epoch", incrs: [1, 2, 5, 10, 20, 50, 100] }, { label: "Accuracy" }],
     },
     [[], [], [], []],
     element,
