@@ -78,6 +78,11 @@ def test_lab2_in_the_browser(browser, server):
     ).click()
     assert field(driver, "num_training_samples").get_attribute("value") == "32"
     type_into(driver, "S3 output path", "s3://birds/")
+    driver.find_element(By.XPATH, "//button[normalize-space()='Add channel']").click()
+    added = driver.find_elements(By.CSS_SELECTOR, "fieldset.channel")
+    assert len(added) == 3 and field(driver, "Channel name", added[2]).get_attribute("value") == ""
+    added[2].find_element(By.XPATH, ".//button[normalize-space()='Remove channel']").click()
+    assert len(driver.find_elements(By.CSS_SELECTOR, "fieldset.channel")) == 2
 
     # Hyperparameters, scaled to a CPU; a bad value is refused before submit, in SageMaker's words.
     for name, value in {
@@ -145,7 +150,10 @@ def test_lab2_in_the_browser(browser, server):
     wait_for(driver, lambda d: status(d) in ("Stopping", "Stopped"), message="Stop did not take")
     wait_for(driver, lambda d: status(d) == "Stopped", timeout=120, message="the clone did not end Stopped")
 
-    # Back on the list: both jobs, with their statuses.
+    # Back on the list: both jobs, with their statuses; the name search narrows it as it is typed.
     driver.get(server + "/")
     table = driver.find_element(By.ID, "jobs").text
     assert "birds13-07-Clone" in table and "Stopped" in table and "Completed" in table
+    type_into(driver, "Search training jobs by name", "Clone")
+    wait_for(driver, lambda d: "Completed" not in d.find_element(By.ID, "jobs").text)
+    assert "birds13-07-Clone" in driver.find_element(By.ID, "jobs").text

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
 
+from roost.console.job_list import duration
 from roost.console.log_reading import events_after, job_streams
 from roost.console.pages import Call, render
 from roost.errors import UserError
@@ -28,6 +29,7 @@ def not_found(name: str) -> Response:
 def _summary_context(platform: Platform, record: JobRecord) -> dict[str, object]:
     return {
         "job": record,
+        "duration": duration(record),
         "downloadable": platform.training_jobs.model_artifact_file(record.name) is not None,
         "streams": job_streams(platform, record.name),
     }
