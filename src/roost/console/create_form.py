@@ -200,13 +200,14 @@ def blank_form(platform: Platform, call: Call) -> Response:
 def _clone_name(platform: Platform, name: str) -> str:
     """'<name>-Clone', numbered until the name is free; a clone of a clone does not grow the name."""
     stem = re.sub(r"-Clone\d*$", "", name)[:53]
-    for attempt in range(1, 1000):
+    attempt = 1
+    while True:
         candidate = f"{stem}-Clone" if attempt == 1 else f"{stem}-Clone{attempt}"
         try:
             platform.training_jobs.describe(candidate)
         except JobNotFound:
             return candidate
-    return ""
+        attempt += 1
 
 
 def clone_form(platform: Platform, call: Call) -> Response:

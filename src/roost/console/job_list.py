@@ -103,9 +103,7 @@ def _table_context(platform: Platform, listing: Listing) -> dict[str, object]:
 
 def page(platform: Platform, call: Call) -> Response:
     listing = Listing.from_call(call)
-    return render(
-        "job_list.html", statuses=STATUSES, sort_keys=SORT_KEYS, **_table_context(platform, listing)
-    )
+    return render("job_list.html", statuses=STATUSES, **_table_context(platform, listing))
 
 
 def table(platform: Platform, call: Call) -> Response:

@@ -29,7 +29,6 @@ class Call:
     path: Mapping[str, str]
     query: QueryParams
     form: FormData | None
-    htmx: bool  # an htmx request wants the fragment, not the page
 
 
 Handler = Callable[[Platform, Call], Response]

@@ -59,12 +59,7 @@ def _endpoint(platform: Platform, page: Page) -> Route:
                     status_code=403,
                 )
             form = await request.form()
-        call = Call(
-            path=request.path_params,
-            query=request.query_params,
-            form=form,
-            htmx=request.headers.get("hx-request") == "true",
-        )
+        call = Call(path=request.path_params, query=request.query_params, form=form)
         return await run_in_threadpool(page.handler, platform, call)
 
     return Route(page.path, endpoint, methods=[page.method])

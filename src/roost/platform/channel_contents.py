@@ -45,7 +45,9 @@ class ChannelContents:
 def _read_labels(path: Path, contents: ChannelContents) -> None:
     reader = RecordReader(path)
     for offset in reader.offsets:
-        header, _ = unpack(reader.read_head_at(offset, IR_SIZE))
+        head = reader.read_head_at(offset, IR_SIZE)
+        flag = int.from_bytes(head[:4], "little")  # > 0: that many float32 labels follow the header
+        header, _ = unpack(reader.read_head_at(offset, IR_SIZE + 4 * flag) if flag > 0 else head)
         if header.flag > 0:
             contents.label_widths.add(header.flag)
         else:
@@ -65,5 +67,6 @@ def channel_contents(storage: Storage, uri: str) -> ChannelContents:
             try:
                 _read_labels(file.source, contents)
             except RecordIOError as error:
-                contents.problems.append(str(error))
+                named = str(error) if str(file.source) in str(error) else f"{file.source}: {error}"
+                contents.problems.append(named)
     return contents
