@@ -120,6 +120,12 @@ def test_the_check_says_what_is_wrong_in_sagemakers_words(client, platform):
     )
     assert "is not valid for the 'top_k' hyperparameter" in problem(answer.text, "problem-hp-top_k")
     assert problem(answer.text, "problem-hp-num_classes") == ""
+    counted = client.post("/create-training-job/check", data=form_for("fine", {"InstanceCount": "0"})).text
+    assert problem(counted, "problem-InstanceCount") == (
+        "Value '0' at 'resourceConfig.instanceCount' failed to satisfy constraint: Member must have value "
+        "greater than or equal to 1"
+    )
+    assert problem(counted, "problem-TrainingJobName") == ""
     taken = client.post("/create-training-job/check", data=form_for("TAKEN"))
     assert problem(taken.text, "problem-TrainingJobName") == (
         "A training job named taken exists already: choose another name."

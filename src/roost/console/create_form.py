@@ -46,6 +46,14 @@ CHANNEL_CHOICES = {
     "S3DataType": ("S3Prefix", "ManifestFile", "AugmentedManifestFile"),
     "S3DataDistributionType": ("FullyReplicated", "ShardedByS3Key"),
 }
+# Fields checked as they are typed, beside the hyperparameters: the form's id -> the request member.
+CHECKED_MEMBERS = {
+    "TrainingJobName": "TrainingJobName",
+    "RoleArn": "RoleArn",
+    "InstanceCount": "ResourceConfig.InstanceCount",
+    "VolumeSizeInGB": "ResourceConfig.VolumeSizeInGB",
+    "MaxRuntimeInSeconds": "StoppingCondition.MaxRuntimeInSeconds",
+}
 _CHANNEL_ROW = re.compile(r"^channel-(\d+)-(\w+)$")
 _TAG_ROW = re.compile(r"^tag-(\d+)-(Key|Value)$")
 
@@ -238,17 +246,21 @@ def check(platform: Platform, call: Call) -> Response:
     assert call.form is not None
     state = state_from_form(platform, call.form)
     problems = platform.training_jobs.request_problems(state.request)
+    shown = {field: problems.get(member, "") for field, member in CHECKED_MEMBERS.items()}
     name = state.request["TrainingJobName"]
-    name_problem = problems.get("TrainingJobName", "") if name else ""
-    if name and not name_problem:
+    if not name:
+        shown["TrainingJobName"] = ""  # not yet typed: the field's own rule line says what it takes
+    elif not shown["TrainingJobName"]:
         try:
             existing = platform.training_jobs.describe(name)
-            name_problem = f"A training job named {existing.name} exists already: choose another name."
+            shown["TrainingJobName"] = (
+                f"A training job named {existing.name} exists already: choose another name."
+            )
         except JobNotFound:
             pass
     return render(
         "_form_problems.html",
-        name_problem=name_problem,
+        member_problems=shown,
         hyperparameter_problems=platform.training_jobs.hyperparameter_problems(
             state.request["HyperParameters"]
         ),
