@@ -4,6 +4,7 @@ and the incremental reads of the chart and the log."""
 
 from __future__ import annotations
 
+import html
 import re
 import time
 from pathlib import Path
@@ -212,7 +213,8 @@ def test_the_chart_and_the_log_read_only_what_is_new(client, platform):
 
 
 def test_clone_suggests_a_free_name_and_keeps_the_request(client, platform):
-    platform.training_jobs.create(workshop_request("birds", Tags=[{"Key": "lab", "Value": "2"}]))
+    tagged = workshop_request("birds", Tags=[{"Key": "lab", "Value": "2"}], Environment={"FAKE_MODE": "slow"})
+    platform.training_jobs.create(tagged)
     platform.training_jobs.create(workshop_request("birds-Clone"))
     page = client.get("/jobs/birds-Clone/clone").text
     assert 'id="TrainingJobName" name="TrainingJobName" value="birds-Clone2"' in page
@@ -220,6 +222,11 @@ def test_clone_suggests_a_free_name_and_keeps_the_request(client, platform):
     assert 'value="birds-Clone2"' in original
     assert 'name="hp-image_shape" value="3,28,28"' in original
     assert 'value="s3://birds/validation/"' in original and 'value="lab"' in original
+    assert "Kept as they are, with no field here: Environment." in original
+    carried = re.search(r'name="carried" value="([^"]*)"', original).group(1)
+    form = form_for("birds-again", {"carried": html.unescape(carried)})
+    assert client.post("/create-training-job", data=form, headers=SAME_SITE).status_code == 200
+    assert platform.training_jobs.describe("birds-again").request["Environment"] == {"FAKE_MODE": "slow"}
 
 
 def test_what_users_and_jobs_write_is_shown_as_text(client, platform):

@@ -8,6 +8,7 @@ S3 URI holds, so that most mistakes are seen before Create.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -54,6 +55,19 @@ CHECKED_MEMBERS = {
     "VolumeSizeInGB": "ResourceConfig.VolumeSizeInGB",
     "MaxRuntimeInSeconds": "StoppingCondition.MaxRuntimeInSeconds",
 }
+# The members the form's fields write; a clone carries the others (Environment, VpcConfig, ...) unchanged.
+FORM_MEMBERS = {
+    "TrainingJobName",
+    "RoleArn",
+    "AlgorithmSpecification",
+    "ResourceConfig",
+    "StoppingCondition",
+    "HyperParameters",
+    "InputDataConfig",
+    "OutputDataConfig",
+    "CheckpointConfig",
+    "Tags",
+}
 _CHANNEL_ROW = re.compile(r"^channel-(\d+)-(\w+)$")
 _TAG_ROW = re.compile(r"^tag-(\d+)-(Key|Value)$")
 
@@ -66,6 +80,11 @@ class FormState:
     hyperparameters: dict[str, str]
     channels: list[dict[str, str]] = field(default_factory=list)
     tags: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def carried(self) -> dict[str, Any]:
+        """The request's members that no field shows, kept as they are (falsy ones are defaults)."""
+        return {k: v for k, v in self.request.items() if k not in FORM_MEMBERS and v}
 
 
 def _channel_fields(channel: Mapping[str, Any]) -> dict[str, str]:
@@ -135,7 +154,12 @@ def state_from_form(platform: Platform, form: FormData) -> FormState:
     hyperparameters = {f.name: text(f"hp-{f.name}") for f in platform.training_jobs.hyperparameter_fields()}
     channels = _rows(form, _CHANNEL_ROW)
     tags = [t for t in _rows(form, _TAG_ROW) if t.get("Key", "").strip() or t.get("Value", "").strip()]
+    try:
+        carried = json.loads(text("carried") or "{}")
+    except json.JSONDecodeError:
+        carried = {}
     request: dict[str, Any] = {
+        **(carried if isinstance(carried, dict) else {}),
         "TrainingJobName": text("TrainingJobName"),
         "RoleArn": text("RoleArn") or DEFAULT_ROLE,
         "AlgorithmSpecification": {
@@ -187,6 +211,7 @@ def _render_form(
         channel_choices=CHANNEL_CHOICES,
         algorithm_image=ALGORITHM_IMAGE,
         default_role=DEFAULT_ROLE,
+        carried=json.dumps(state.carried),
     )
 
 
