@@ -238,6 +238,18 @@ def test_what_users_and_jobs_write_is_shown_as_text(client, platform):
     assert "<script>alert(2)" not in log and "&lt;script&gt;alert(2)&lt;/script&gt;" in log
 
 
+def test_odd_query_parameters_are_no_server_errors(client, platform):
+    platform.training_jobs.create(workshop_request("birds"))
+    for path, query in (
+        ("/training-jobs/table", {"page": "99999999999999999999999"}),
+        ("/training-jobs/table", {"page": "²", "SortBy": "x", "StatusEquals": "y"}),
+        ("/jobs/birds/accuracy", {"after": "99999999999999999999999"}),
+        ("/logs/events", {"name": "birds/algo-1-1", "after": "-3"}),
+        ("/create-training-job/instance", {"InstanceType": "ml.nothing", "InstanceCount": "²"}),
+    ):
+        assert client.get(path, params=query).status_code == 200, (path, query)
+
+
 def test_unknown_things_are_404_pages(client):
     assert "No training job named nobody" in client.get("/jobs/nobody").text
     assert client.get("/jobs/nobody").status_code == 404

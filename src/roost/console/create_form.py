@@ -18,7 +18,7 @@ from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
 from roost.console.job_page import not_found
-from roost.console.pages import Call, render
+from roost.console.pages import Call, render, whole_number
 from roost.errors import UserError
 from roost.platform.errors import JobNotFound
 from roost.platform.instances import instance_mapping as mapping_in_words
@@ -120,7 +120,7 @@ def _channel_request(fields: Mapping[str, str]) -> dict[str, Any]:
 
 def _number(text: str) -> int | str:
     # A number where the API takes one; anything else goes as typed, for the API to refuse in its words.
-    return int(text) if text.strip().isdigit() else text
+    return int(text) if text.isascii() and text.isdigit() else text
 
 
 def state_from_request(platform: Platform, request: Mapping[str, Any]) -> FormState:
@@ -312,5 +312,5 @@ def instance_mapping(platform: Platform, call: Call) -> Response:
     count = call.query.get("InstanceCount", "1")
     return render(
         "_instance_mapping.html",
-        instance_mapping=mapping_in_words(instance_type, int(count) if count.isdigit() and int(count) else 1),
+        instance_mapping=mapping_in_words(instance_type, whole_number(count, 1, least=1)),
     )

@@ -12,12 +12,13 @@ from urllib.parse import urlencode
 
 from starlette.responses import Response
 
-from roost.console.pages import Call, render
+from roost.console.pages import Call, render, whole_number
 from roost.platform.lifecycle import JobStatus
 from roost.platform.services import Platform
 from roost.platform.store import JobQuery, JobRecord
 
 PAGE_SIZE = 20
+MAX_PAGE = 10_000
 SORT_KEYS = ("CreationTime", "Name", "Status")
 STATUSES = tuple(str(s) for s in JobStatus)
 _NAME_CONTAINS = re.compile(r"^[a-zA-Z0-9\-]{0,63}$")  # ListTrainingJobs' NameContains
@@ -36,13 +37,12 @@ class Listing:
     @classmethod
     def from_call(cls, call: Call) -> Listing:
         query = call.query
-        page = query.get("page", "1")
         return cls(
             name_contains=query.get("NameContains", "").strip(),
             status=query.get("StatusEquals", "") if query.get("StatusEquals") in STATUSES else "",
             sort_by=query.get("SortBy", "") if query.get("SortBy") in SORT_KEYS else "CreationTime",
             sort_order="Ascending" if query.get("SortOrder") == "Ascending" else "Descending",
-            page=int(page) if page.isdigit() and int(page) >= 1 else 1,
+            page=whole_number(query.get("page", ""), 1, least=1, most=MAX_PAGE),
         )
 
     def query_string(self, **changes: object) -> str:

@@ -12,7 +12,7 @@ from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Re
 
 from roost.console.job_list import duration
 from roost.console.log_reading import events_after, job_streams
-from roost.console.pages import Call, render
+from roost.console.pages import Call, render, whole_number
 from roost.errors import UserError
 from roost.platform.errors import JobNotFound
 from roost.platform.services import Platform
@@ -66,8 +66,7 @@ def accuracy(platform: Platform, call: Call) -> Response:
         record = platform.training_jobs.describe(name)
     except JobNotFound:
         return JSONResponse({"message": f"No training job named {name}"}, status_code=404)
-    given = call.query.get("after", "0")
-    after = int(given) if given.isdigit() else 0
+    after = whole_number(call.query.get("after", ""), 0)
     streams = [s.name for s in job_streams(platform, name)]
     lines: list[str] = []
     while True:

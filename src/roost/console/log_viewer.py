@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from roost.console.job_page import not_found
 from roost.console.log_reading import events_after, job_streams
-from roost.console.pages import Call, render
+from roost.console.pages import Call, render, whole_number
 from roost.errors import UserError
 from roost.platform.errors import JobNotFound
 from roost.platform.log_filter import compile_filter_pattern
@@ -38,8 +38,7 @@ def _page(platform: Platform, call: Call) -> dict[str, object]:
     """The next page of a stream's lines that match the filter, and where the one after starts."""
     stream = call.query.get("name", "")
     pattern = call.query.get("filter", "")
-    given = call.query.get("after", "0")
-    after = int(given) if given.isdigit() else 0
+    after = whole_number(call.query.get("after", ""), 0)
     try:
         matches = compile_filter_pattern(pattern)
     except UserError as error:

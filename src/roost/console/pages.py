@@ -63,6 +63,13 @@ _ENVIRONMENT.filters.update(time=_time, duration=_duration)
 _ENVIRONMENT.globals.update(now=time.time)
 
 
+def whole_number(text: str, default: int, *, least: int = 0, most: int = 2**62) -> int:
+    """A query parameter as a whole number (ASCII digits) within [least, most]; `default` when it is none."""
+    if not text.isascii() or not text.isdigit():
+        return default
+    return min(max(int(text), least), most)
+
+
 def render(template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     return HTMLResponse(_ENVIRONMENT.get_template(template).render(**context), status_code=status_code)
 
