@@ -214,6 +214,7 @@ def test_the_chart_and_the_log_read_only_what_is_new(client, platform):
 
 def test_clone_suggests_a_free_name_and_keeps_the_request(client, platform):
     tagged = workshop_request("birds", Tags=[{"Key": "lab", "Value": "2"}], Environment={"FAKE_MODE": "slow"})
+    tagged["HyperParameters"]["_tuning_objective_metric"] = "validation:accuracy"
     platform.training_jobs.create(tagged)
     platform.training_jobs.create(workshop_request("birds-Clone"))
     page = client.get("/jobs/birds-Clone/clone").text
@@ -223,6 +224,7 @@ def test_clone_suggests_a_free_name_and_keeps_the_request(client, platform):
     assert 'name="hp-image_shape" value="3,28,28"' in original
     assert 'value="s3://birds/validation/"' in original and 'value="lab"' in original
     assert "Kept as they are, with no field here: Environment." in original
+    assert 'name="hp-_tuning_objective_metric" value="validation:accuracy"' in original
     carried = re.search(r'name="carried" value="([^"]*)"', original).group(1)
     form = form_for("birds-again", {"carried": html.unescape(carried)})
     assert client.post("/create-training-job", data=form, headers=SAME_SITE).status_code == 200

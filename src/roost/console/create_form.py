@@ -151,7 +151,12 @@ def state_from_form(platform: Platform, form: FormData) -> FormState:
         value = form.get(name, "")
         return value.strip() if isinstance(value, str) else ""
 
-    hyperparameters = {f.name: text(f"hp-{f.name}") for f in platform.training_jobs.hyperparameter_fields()}
+    # Every hp- field: the algorithm's, and the keys a cloned request had beyond them (`_...`, ignored by it).
+    hyperparameters = {
+        key.removeprefix("hp-"): value.strip()
+        for key, value in form.multi_items()
+        if key.startswith("hp-") and isinstance(value, str)
+    }
     channels = _rows(form, _CHANNEL_ROW)
     tags = [t for t in _rows(form, _TAG_ROW) if t.get("Key", "").strip() or t.get("Value", "").strip()]
     try:
@@ -197,8 +202,10 @@ def _render_form(
     resources = state.request.get("ResourceConfig", {})
     instance_type = str(resources.get("InstanceType", ""))
     count = resources.get("InstanceCount", 1)
+    known = {f.name for f in platform.training_jobs.hyperparameter_fields()}
     return render(
         "create_form.html",
+        extra_hyperparameters={k: v for k, v in state.hyperparameters.items() if k not in known},
         status_code=400 if error else 200,
         error=error,
         cloned_from=cloned_from,
