@@ -14,7 +14,6 @@ from console_servers import FAKE_ALGORITHM
 from starlette.testclient import TestClient
 
 from roost.api.app import create_app
-from roost.platform.log_stream import LogStreamWriter
 from roost.platform.services import Platform
 from roost.platform.storage import Storage
 from workshop import workshop_request
@@ -186,7 +185,7 @@ def test_the_list_filters_sorts_and_pages(client, platform):
 
 def test_the_chart_and_the_log_read_only_what_is_new(client, platform):
     platform.training_jobs.create(workshop_request("birds"))
-    stream = LogStreamWriter(platform.training_jobs.store, "birds", time.time())
+    stream = platform.log_streams.writer("birds", time.time())
     for line in (
         "Epoch[0] Train-accuracy=0.5",
         "Epoch[0] Train-top_k_accuracy_2=0.75",
@@ -233,7 +232,7 @@ def test_clone_suggests_a_free_name_and_keeps_the_request(client, platform):
 
 def test_what_users_and_jobs_write_is_shown_as_text(client, platform):
     platform.training_jobs.create(workshop_request("markup"))
-    LogStreamWriter(platform.training_jobs.store, "markup", time.time()).write("<script>alert(2)</script>")
+    platform.log_streams.writer("markup", time.time()).write("<script>alert(2)</script>")
     stream = client.get("/jobs/markup/logs").text
     name = re.search(r"/logs/stream\?name=([^\"]+)", stream).group(1)
     log = client.get(f"/logs/stream?name={name}").text

@@ -41,6 +41,11 @@ if mode == "markup":  # what a job writes, for the console's escaping tests
     sys.exit(1)
 if mode == "ignore-term":
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+if mode == "no-weights":  # the symbol only, then wait to be stopped
+    (ml / "model" / "image-classification-symbol.json").write_text("{}")
+    while not stopped:
+        time.sleep(0.05)
+    sys.exit(0)
 for epoch in range(epochs):
     log(f"Epoch[{epoch}] Batch [20]\tSpeed: 191.406 samples/sec\taccuracy=0.976190")
     log(f"Epoch[{epoch}] Train-accuracy={0.5 + epoch / 100:.6f}")
@@ -53,3 +58,6 @@ for epoch in range(epochs):
     if stopped:
         log("stopping at the next batch")
         sys.exit(0)
+if mode == "fail-late":  # a model was saved, then the algorithm failed
+    (ml / "output/failure").write_text("AlgorithmError: No space left on device")
+    sys.exit(1)

@@ -54,9 +54,9 @@ def test_a_job_completes_with_a_flat_model_metrics_and_its_log(jobs, make_reques
         "train:accuracy:epoch": 1.0,
         "validation:accuracy:epoch": 1.0,
     }
-    (stream,) = jobs.store.streams("birds-1/")
-    assert stream["name"] == f"birds-1/algo-1-{int(record.training_start_time)}"
-    messages = [e.message for e in jobs.store.events([stream["name"]], limit=100)]
+    (stream,) = jobs.log_streams.streams("birds-1/")
+    assert stream.name == f"birds-1/algo-1-{int(record.training_start_time)}"
+    messages = [e.message for e in jobs.log_streams.events([stream.name], limit=100)]
     assert "job birds-1 channels ['train', 'validation']" in messages[0]
     assert any("Epoch[0] Batch [20]\tSpeed: 191.406 samples/sec\taccuracy=0.976190" in m for m in messages)
     job_dir = Path(record.job_dir)

@@ -24,6 +24,7 @@ from starlette.routing import Route
 
 from roost.api import log_operations, metric_operations, tag_operations, training_job_operations
 from roost.console import routes as console_routes
+from roost.http_body import BodyTooLarge, read_body
 from roost.platform.errors import (
     InvalidLogParameter,
     InvalidMetricParameter,
@@ -73,20 +74,6 @@ def aws_error(status: int, code: str, message: str) -> Response:
     return _response(status, {"__type": code, "message": message})
 
 
-async def _body(request: Request) -> bytes | None:
-    """The request body, or None when it is over MAX_BODY_BYTES (read no further than that)."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        return None
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 def create_app(platform: Platform, *, run_jobs: bool = True) -> Starlette:
     """The app over `platform`; with run_jobs, its lifespan starts the platform and finally closes it."""
 
@@ -96,8 +83,9 @@ def create_app(platform: Platform, *, run_jobs: bool = True) -> Starlette:
         operation = SERVICES.get(service, {}).get(name)
         if operation is None:
             return aws_error(400, "UnknownOperationException", f"Unknown operation '{target}'")
-        body = await _body(request)
-        if body is None:
+        try:
+            body = await read_body(request, MAX_BODY_BYTES)
+        except BodyTooLarge:
             return aws_error(
                 413, "RequestEntityTooLargeException", f"Request body is larger than {MAX_BODY_BYTES} bytes"
             )

@@ -16,9 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from roost.platform.errors import InvalidLogParameter, LogResourceNotFound
 from roost.platform.log_filter import compile_filter_pattern
-from roost.platform.log_stream import LOG_GROUP
+from roost.platform.log_streams import TRAINING_LOG_GROUP as LOG_GROUP
+from roost.platform.log_streams import LogEvent
 from roost.platform.services import Platform
-from roost.platform.store import LogEvent
 from roost.platform.training_jobs import DEFAULT_ACCOUNT
 
 MAX_RESPONSE_BYTES = 1_048_576  # CloudWatch's page size limit, counting 26 bytes per event
@@ -98,9 +98,12 @@ def _offset(token: str | None) -> int:
     if token is None:
         return 0
     try:
-        return int(base64.urlsafe_b64decode(token.encode()).decode())
+        offset = int(base64.urlsafe_b64decode(token.encode()).decode())
     except (ValueError, binascii.Error):
-        raise InvalidLogParameter("The specified nextToken is invalid.") from None
+        offset = -1
+    if not 0 <= offset < 2**63:  # what SQLite can take as a position
+        raise InvalidLogParameter("The specified nextToken is invalid.")
+    return offset
 
 
 def describe_log_groups(platform: Platform, payload: dict[str, Any], region: str) -> dict[str, Any]:
@@ -108,7 +111,7 @@ def describe_log_groups(platform: Platform, payload: dict[str, Any], region: str
     given: DescribeGroupsInput = _validate(DescribeGroupsInput, payload)
     if given.logGroupNamePrefix and given.logGroupNamePattern:
         raise InvalidLogParameter("logGroupNamePrefix and logGroupNamePattern cannot both be specified")
-    streams = platform.training_jobs.store.streams()
+    streams = platform.log_streams.streams()
     wanted = (
         LOG_GROUP.startswith(given.logGroupNamePrefix or "")
         and (given.logGroupNamePattern or "").lower() in LOG_GROUP.lower()
@@ -118,10 +121,10 @@ def describe_log_groups(platform: Platform, payload: dict[str, Any], region: str
     arn = f"arn:aws:logs:{region}:{DEFAULT_ACCOUNT}:log-group:{LOG_GROUP}"
     group = {
         "logGroupName": LOG_GROUP,
-        "creationTime": min(s["creation_time"] for s in streams),
+        "creationTime": min(s.creation_time for s in streams),
         "metricFilterCount": 0,
         "arn": f"{arn}:*",
-        "storedBytes": sum(s["stored_bytes"] for s in streams),
+        "storedBytes": sum(s.stored_bytes for s in streams),
         "logGroupClass": "STANDARD",
         "logGroupArn": arn,
     }
@@ -133,34 +136,35 @@ def describe_log_streams(platform: Platform, payload: dict[str, Any], region: st
     by_time = given.orderBy == "LastEventTime"
     if by_time and given.logStreamNamePrefix:
         raise InvalidLogParameter("Cannot order by LastEventTime with a logStreamNamePrefix.")
-    streams = platform.training_jobs.store.streams(
-        given.logStreamNamePrefix or "", order_by_last_event=by_time
-    )
-    if given.descending:
-        streams.reverse()
     start = _offset(given.nextToken)
-    page = streams[start : start + given.limit]
+    streams = platform.log_streams.streams(
+        given.logStreamNamePrefix or "",
+        by_last_event=by_time,
+        descending=given.descending,
+        offset=start,
+        limit=given.limit + 1,  # one more tells whether there is a next page
+    )
     response: dict[str, Any] = {
         "logStreams": [
             {
-                "logStreamName": s["name"],
-                "creationTime": s["creation_time"],
-                "arn": _stream_arn(region, s["name"]),
-                "storedBytes": s["stored_bytes"],
+                "logStreamName": s.name,
+                "creationTime": s.creation_time,
+                "arn": _stream_arn(region, s.name),
+                "storedBytes": s.stored_bytes,
                 **{
-                    key: s[column]
-                    for key, column in (
-                        ("firstEventTimestamp", "first_event_timestamp"),
-                        ("lastEventTimestamp", "last_event_timestamp"),
-                        ("lastIngestionTime", "last_ingestion_time"),
+                    key: value
+                    for key, value in (
+                        ("firstEventTimestamp", s.first_event_timestamp),
+                        ("lastEventTimestamp", s.last_event_timestamp),
+                        ("lastIngestionTime", s.last_ingestion_time),
                     )
-                    if s[column] is not None
+                    if value is not None
                 },
             }
-            for s in page
+            for s in streams[: given.limit]
         ]
     }
-    if start + given.limit < len(streams):
+    if len(streams) > given.limit:
         response["nextToken"] = _offset_token(start + given.limit)
     return response
 
@@ -182,8 +186,8 @@ def _within_size(events: list[LogEvent], newest_first: bool = False) -> list[Log
 
 def get_log_events(platform: Platform, payload: dict[str, Any], region: str) -> dict[str, Any]:
     given: GetEventsInput = _parse(GetEventsInput, payload)
-    store = platform.training_jobs.store
-    if not store.stream_exists(given.logStreamName):
+    log_streams = platform.log_streams
+    if not log_streams.exists(given.logStreamName):
         raise LogResourceNotFound("The specified log stream does not exist.")
     window = {"start_ms": given.startTime, "end_ms": given.endTime, "limit": given.limit}
     if given.nextToken is not None:
@@ -195,10 +199,10 @@ def get_log_events(platform: Platform, payload: dict[str, Any], region: str) -> 
         forward, position = given.startFromHead, 0
     streams = [given.logStreamName]
     if forward:
-        events = _within_size(store.events(streams, after_id=position, **window))
+        events = _within_size(log_streams.events(streams, after_id=position, **window))
     else:
         before = position if given.nextToken is not None else None
-        newest = store.events(streams, before_id=before, newest_first=True, **window)
+        newest = log_streams.events(streams, before_id=before, newest_first=True, **window)
         events = _within_size(list(reversed(newest)), newest_first=True)
     if events:
         forward_token, backward_token = _token("f", events[-1].id), _token("b", events[0].id)
@@ -220,14 +224,14 @@ def filter_log_events(platform: Platform, payload: dict[str, Any], region: str) 
     given: FilterEventsInput = _parse(FilterEventsInput, payload)
     if given.logStreamNames and given.logStreamNamePrefix:
         raise InvalidLogParameter("logStreamNames and logStreamNamePrefix cannot both be specified")
-    store = platform.training_jobs.store
-    known = [row["name"] for row in store.streams(given.logStreamNamePrefix or "")]
+    log_streams = platform.log_streams
+    known = [stream.name for stream in log_streams.streams(given.logStreamNamePrefix or "")]
     streams = [name for name in known if given.logStreamNames is None or name in given.logStreamNames]
     matches = compile_filter_pattern(given.filterPattern)
     found: list[LogEvent] = []
     size, after, exhausted = 0, _offset(given.nextToken), False
     while streams and len(found) < given.limit and size <= MAX_RESPONSE_BYTES:
-        chunk = store.events(
+        chunk = log_streams.events(
             streams, after_id=after, start_ms=given.startTime, end_ms=given.endTime, limit=1000
         )
         if not chunk:

@@ -11,15 +11,20 @@ from pathlib import Path
 from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
 
 from roost.console.job_list import duration
-from roost.console.log_reading import events_after, job_streams
 from roost.console.pages import Call, render, whole_number
 from roost.errors import UserError
 from roost.platform.errors import JobNotFound
+from roost.platform.log_streams import LogStream
 from roost.platform.services import Platform
 from roost.platform.store import JobRecord
 from roost.platform.training_metrics import accuracy_by_epoch
 
 _CHUNK = 5000  # log events read per query while the chart catches up
+
+
+def job_streams(platform: Platform, job_name: str) -> list[LogStream]:
+    """A job's log streams, the latest first (CloudWatch's order by last event, descending)."""
+    return platform.log_streams.streams(f"{job_name}/", by_last_event=True, descending=True)
 
 
 def not_found(name: str) -> Response:
@@ -70,7 +75,7 @@ def accuracy(platform: Platform, call: Call) -> Response:
     streams = [s.name for s in job_streams(platform, name)]
     lines: list[str] = []
     while True:
-        chunk = events_after(platform, streams, after, _CHUNK)
+        chunk = platform.log_streams.events(streams, after_id=after, limit=_CHUNK)
         lines += [event.message for event in chunk]
         if chunk:
             after = chunk[-1].id

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from roost.console.job_page import not_found
-from roost.console.log_reading import events_after, job_streams
+from roost.console.job_page import job_streams, not_found
 from roost.console.pages import Call, render, whole_number
 from roost.errors import UserError
 from roost.platform.errors import JobNotFound
 from roost.platform.log_filter import compile_filter_pattern
-from roost.platform.log_stream import LOG_GROUP
+from roost.platform.log_streams import TRAINING_LOG_GROUP
 from roost.platform.services import Platform
 
 PAGE_EVENTS = 1000  # events read per request; a longer log arrives in several pages, one after the other
@@ -27,7 +26,9 @@ def streams(platform: Platform, call: Call) -> Response:
         record = platform.training_jobs.describe(name)
     except JobNotFound:
         return not_found(name)
-    return render("log_streams.html", job=record, group=LOG_GROUP, streams=job_streams(platform, name))
+    return render(
+        "log_streams.html", job=record, group=TRAINING_LOG_GROUP, streams=job_streams(platform, name)
+    )
 
 
 def _job_of(stream: str) -> str:
@@ -51,7 +52,7 @@ def _page(platform: Platform, call: Call) -> dict[str, object]:
             "live": False,
             "problem": str(error),
         }
-    chunk = events_after(platform, [stream], after, PAGE_EVENTS)
+    chunk = platform.log_streams.events([stream], after_id=after, limit=PAGE_EVENTS)
     try:
         live = not platform.training_jobs.describe(_job_of(stream)).finished
     except JobNotFound:
@@ -73,7 +74,7 @@ def stream(platform: Platform, call: Call) -> Response:
     if name not in {s.name for s in job_streams(platform, job_name)}:
         return render("not_found.html", status_code=404, what="log stream", name=name)
     page = _page(platform, call)
-    return render("log_stream.html", group=LOG_GROUP, job_name=job_name, **page)
+    return render("log_stream.html", group=TRAINING_LOG_GROUP, job_name=job_name, **page)
 
 
 def events(platform: Platform, call: Call) -> Response:

@@ -58,7 +58,8 @@ class JobDirectory(Contract):
         return text[:FAILURE_LIMIT] or None
 
     def has_model(self) -> bool:
-        return self.model.is_dir() and any(p.is_file() for p in self.model.rglob("*"))
+        """Whether model/ holds weights: a symbol alone is no model anyone can use."""
+        return self.model.is_dir() and any(p.stat().st_size > 0 for p in self.model.rglob("*.params"))
 
     def package_model(self, destination: Path) -> None:
         """model/ as a flat model.tar.gz (no leading folder, as SageMaker makes it), written atomically."""

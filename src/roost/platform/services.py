@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from roost.platform.log_streams import LogStreams
 from roost.platform.metrics import Metrics
 from roost.platform.storage import Storage
 from roost.platform.tags import Tags
@@ -19,6 +20,7 @@ from roost.platform.training_jobs import TrainingJobs
 @dataclass
 class Platform:
     training_jobs: TrainingJobs
+    log_streams: LogStreams
     tags: Tags
     metrics: Metrics
 
@@ -26,7 +28,12 @@ class Platform:
     def open(cls, state_dir: Path, storage: Storage, **queue_options: Any) -> Platform:
         """The platform kept under `state_dir` (roost.db, jobs/<name>/), not yet running anything."""
         training_jobs = TrainingJobs.open(state_dir, storage, **queue_options)
-        return cls(training_jobs=training_jobs, tags=training_jobs.tags, metrics=training_jobs.metrics)
+        return cls(
+            training_jobs=training_jobs,
+            log_streams=training_jobs.log_streams,
+            tags=training_jobs.tags,
+            metrics=training_jobs.metrics,
+        )
 
     def start(self) -> None:
         """Give a final state to what a previous server left running, then start working the queue."""
