@@ -75,7 +75,8 @@ def accuracy(platform: Platform, call: Call) -> Response:
     streams = [s.name for s in job_streams(platform, name)]
     lines: list[str] = []
     while True:
-        chunk = platform.log_streams.events(streams, after_id=after, limit=_CHUNK)
+        # Only lines naming an accuracy leave the store (SQLite filters the rest).
+        chunk = platform.log_streams.events(streams, after_id=after, containing="accuracy", limit=_CHUNK)
         lines += [event.message for event in chunk]
         if chunk:
             after = chunk[-1].id
