@@ -23,9 +23,17 @@ def channel(name: str, uri: str) -> dict[str, Any]:
 
 
 def workshop_request(
-    name: str = "birds13-07", *, bucket: str = "birds", epochs: int = 2, **overrides: Any
+    name: str = "birds13-07",
+    *,
+    bucket: str = "birds",
+    epochs: int = 2,
+    fake_mode: str | None = None,
+    **overrides: Any,
 ) -> dict:
-    """create_training_job's arguments for Lab 2, with a network and images small enough for tests."""
+    """create_training_job's arguments for Lab 2, with a network and images small enough for tests.
+
+    `fake_mode` picks the fake algorithm's behaviour (tests/platform/fake_algorithm.py), through a
+    hyperparameter that the real algorithm ignores (its name starts with `_`)."""
     request = {
         "TrainingJobName": name,
         "RoleArn": "arn:aws:iam::123456789012:role/service-role/AmazonSageMaker-ExecutionRole",
@@ -49,5 +57,7 @@ def workshop_request(
         },
         "StoppingCondition": {"MaxRuntimeInSeconds": 1800},
     }
+    if fake_mode is not None:
+        request["HyperParameters"]["_fake_mode"] = fake_mode
     request.update(overrides)
     return request

@@ -29,7 +29,11 @@ def test_markup_from_jobs_and_users_is_shown_as_text(browser, tmp_path, data_roo
             aws_secret_access_key="x",
             config=Config(retries={"max_attempts": 1}),
         )
-        sagemaker.create_training_job(**workshop_request("markup", Environment={"FAKE_MODE": "markup"}))
+        request = workshop_request("markup")
+        request["HyperParameters"]["_fake_mode"] = (
+            "markup"  # the fake algorithm's mode (keys with _ are free)
+        )
+        sagemaker.create_training_job(**request)
         browser.get(f"{url}/jobs/markup")
         WebDriverWait(browser, 30, 0.2).until(
             lambda d: d.find_element(By.ID, "job-status").text == "Failed", "the job did not fail"

@@ -14,11 +14,12 @@ from console_servers import FAKE_ALGORITHM
 from starlette.testclient import TestClient
 
 from roost.api.app import create_app
+from roost.platform.errors import JobNotFound
 from roost.platform.services import Platform
 from roost.platform.storage import Storage
 from workshop import workshop_request
 
-SAME_SITE = {"Origin": "http://testserver"}
+SAME_SITE = {"Origin": "http://localhost"}
 
 
 @pytest.fixture
@@ -29,7 +30,7 @@ def platform(tmp_path, data_root) -> Platform:
 @pytest.fixture
 def client(platform):
     """The app without its lifespan: jobs are stored, never run, so each test sets the state it needs."""
-    return TestClient(create_app(platform, run_jobs=False))
+    return TestClient(create_app(platform, run_jobs=False), base_url="http://localhost")
 
 
 def form_for(name: str, changes: dict[str, str] | None = None, **hyperparameters: str) -> dict[str, str]:
@@ -78,7 +79,7 @@ def test_posts_from_other_sites_are_refused(client, platform):
     for headers in ({"Origin": "http://evil.example"}, {"Referer": "http://evil.example/page"}, {}):
         answer = client.post("/create-training-job", data=form_for("forged"), headers=headers)
         assert answer.status_code == 403, headers
-    with pytest.raises(Exception, match="does not exist"):
+    with pytest.raises(JobNotFound):
         platform.training_jobs.describe("forged")
     platform.training_jobs.create(workshop_request("running"))
     assert client.post("/jobs/running/stop", headers={"Origin": "http://evil.example"}).status_code == 403

@@ -42,7 +42,7 @@ def test_a_job_that_fails_after_saving_a_model_publishes_no_artifact(tmp_path: P
     jobs = open_jobs(tmp_path)
     try:
         jobs.queue.start()
-        jobs.create(workshop_request("failed-late", epochs=2, Environment={"FAKE_MODE": "fail-late"}))
+        jobs.create(workshop_request("failed-late", epochs=2, fake_mode="fail-late"))
         record = wait_for(jobs, "failed-late")
     finally:
         jobs.queue.close(timeout=10)
@@ -55,7 +55,7 @@ def test_a_job_stopped_before_its_first_weights_publishes_no_tar_without_them(tm
     jobs = open_jobs(tmp_path)
     try:
         jobs.queue.start()
-        jobs.create(workshop_request("no-weights", Environment={"FAKE_MODE": "no-weights"}))
+        jobs.create(workshop_request("no-weights", fake_mode="no-weights"))
         wait_for(jobs, "no-weights", until=lambda r: r.secondary_status == "Training")
         jobs.stop("no-weights")
         record = wait_for(jobs, "no-weights")

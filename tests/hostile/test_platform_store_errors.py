@@ -51,7 +51,7 @@ def _full_for(seconds: float) -> None:
 
 def test_a_full_disk_while_a_job_trains_fails_it_and_ends_its_processes(jobs):
     jobs.queue.start()
-    jobs.create(workshop_request("full-disk", epochs=500, Environment={"FAKE_MODE": "slow"}))
+    jobs.create(workshop_request("full-disk", epochs=500, fake_mode="slow"))
     pid = wait_for(jobs, "full-disk", until=lambda r: r.final_metrics).pid
     _full_for(1.0)
     record = wait_for(jobs, "full-disk", timeout=15)
@@ -70,7 +70,7 @@ def test_the_queue_outlives_a_store_error_and_stop_and_max_runtime_still_work(jo
     time.sleep(1.5)
     FullDiskStore.full.clear()
     assert wait_for(jobs, "queued").status == "Stopped"
-    slow = {"Environment": {"FAKE_MODE": "slow"}}
+    slow = {"fake_mode": "slow"}
     jobs.create(workshop_request("timed", epochs=500, StoppingCondition={"MaxRuntimeInSeconds": 1}, **slow))
     record = wait_for(jobs, "timed")
     assert (record.status, record.secondary_status) == ("Stopped", "MaxRuntimeExceeded")

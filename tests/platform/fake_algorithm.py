@@ -1,5 +1,6 @@
 """A stand-in for `roost algorithm train --ml-dir DIR`, for fast platform tests: SageMaker-format log lines,
-a model directory, and the failure modes the platform must handle, chosen by the job's Environment."""
+a model directory, and the failure modes the platform must handle, chosen by the `_fake_mode`
+hyperparameter (a job's own) or else FAKE_MODE in the server's environment (every job of a process)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ import time
 from pathlib import Path
 
 ml = Path(sys.argv[-1])
-mode = os.environ.get("FAKE_MODE", "ok")
 hyperparameters = json.loads((ml / "input/config/hyperparameters.json").read_text())
+mode = hyperparameters.get("_fake_mode", os.environ.get("FAKE_MODE", "ok"))
 epochs = int(hyperparameters.get("epochs", "2"))
 stopped = False
 

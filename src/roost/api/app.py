@@ -18,11 +18,13 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from roost.api import log_operations, metric_operations, tag_operations, training_job_operations
+from roost.api.host_guard import HostGuard
 from roost.console import routes as console_routes
 from roost.http_body import BodyTooLarge, read_body
 from roost.platform.errors import (
@@ -50,7 +52,7 @@ SERVICES: dict[str, dict[str, Operation]] = {
 ERROR_CODES: dict[type[Exception], str] = {
     InvalidRequest: "ValidationException",
     JobExists: "ResourceInUse",
-    JobNotFound: "ResourceNotFound",
+    JobNotFound: "ValidationException",
     LogResourceNotFound: "ResourceNotFoundException",
     InvalidLogParameter: "InvalidParameterException",
     InvalidMetricParameter: "InvalidParameterValue",
@@ -70,12 +72,20 @@ def _response(status: int, body: dict[str, Any]) -> Response:
     )
 
 
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def aws_error(status: int, code: str, message: str) -> Response:
     return _response(status, {"__type": code, "message": message})
 
 
-def create_app(platform: Platform, *, run_jobs: bool = True) -> Starlette:
-    """The app over `platform`; with run_jobs, its lifespan starts the platform and finally closes it."""
+def create_app(
+    platform: Platform, *, run_jobs: bool = True, host_names: frozenset[str] = frozenset()
+) -> Starlette:
+    """The app over `platform`; with run_jobs, its lifespan starts the platform and finally closes it.
+
+    It answers only requests for IP addresses, localhost and `host_names` (see `host_guard`)."""
 
     async def call(request: Request) -> Response:
         target = request.headers.get("x-amz-target", "")
@@ -90,8 +100,10 @@ def create_app(platform: Platform, *, run_jobs: bool = True) -> Starlette:
                 413, "RequestEntityTooLargeException", f"Request body is larger than {MAX_BODY_BYTES} bytes"
             )
         try:
-            payload = json.loads(body or b"{}")
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            payload = json.loads(body or b"{}", parse_constant=_refuse_constant)
+        except RecursionError:
+            return aws_error(400, "SerializationException", "The request body is nested too deeply")
+        except ValueError as error:  # not JSON, not UTF-8, an integer of thousands of digits, NaN
             return aws_error(400, "SerializationException", f"The request body is not valid JSON: {error}")
         if not isinstance(payload, dict):
             return aws_error(400, "SerializationException", "The request body must be a JSON object")
@@ -118,4 +130,4 @@ def create_app(platform: Platform, *, run_jobs: bool = True) -> Starlette:
         Route("/", call, methods=["POST"]),
         *console_routes(platform),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(HostGuard, names=host_names)])

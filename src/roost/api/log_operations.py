@@ -9,11 +9,11 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from typing import Annotated, Any, Literal
+from typing import Any
 
-import pydantic
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
+from roost.platform.api_shapes import parse_input
 from roost.platform.errors import InvalidLogParameter, LogResourceNotFound
 from roost.platform.log_filter import compile_filter_pattern
 from roost.platform.log_streams import TRAINING_LOG_GROUP as LOG_GROUP
@@ -24,60 +24,57 @@ from roost.platform.training_jobs import DEFAULT_ACCOUNT
 MAX_RESPONSE_BYTES = 1_048_576  # CloudWatch's page size limit, counting 26 bytes per event
 _EVENT_OVERHEAD = 26
 _TOKEN = re.compile(r"^([fb])/(\d{1,56})/s$")
+_LARGEST_ID = 2**63 - 1  # SQLite's largest integer: event ids, offsets and times stay below it
 
 
 class _Input(BaseModel):
+    # Typed access with CloudWatch's defaults; the constraints are botocore's, checked before (api_shapes).
     model_config = ConfigDict(extra="allow", strict=True)
     logGroupName: str | None = None
     logGroupIdentifier: str | None = None
 
 
 class DescribeStreamsInput(_Input):
-    logStreamNamePrefix: Annotated[str, Field(min_length=1, max_length=512)] | None = None
-    orderBy: Literal["LogStreamName", "LastEventTime"] = "LogStreamName"
+    logStreamNamePrefix: str | None = None
+    orderBy: str = "LogStreamName"
     descending: bool = False
     nextToken: str | None = None
-    limit: Annotated[int, Field(ge=1, le=50)] = 50
+    limit: int = 50
 
 
 class GetEventsInput(_Input):
-    logStreamName: Annotated[str, Field(min_length=1, max_length=512)]
-    startTime: Annotated[int, Field(ge=0)] | None = None
-    endTime: Annotated[int, Field(ge=0)] | None = None
+    logStreamName: str
+    startTime: int | None = None
+    endTime: int | None = None
     nextToken: str | None = None
-    limit: Annotated[int, Field(ge=1, le=10_000)] = 10_000
+    limit: int = 10_000
     startFromHead: bool = False
 
 
 class FilterEventsInput(_Input):
-    logStreamNames: Annotated[list[str], Field(min_length=1, max_length=100)] | None = None
-    logStreamNamePrefix: Annotated[str, Field(min_length=1, max_length=512)] | None = None
-    startTime: Annotated[int, Field(ge=0)] | None = None
-    endTime: Annotated[int, Field(ge=0)] | None = None
-    filterPattern: Annotated[str, Field(max_length=1024)] | None = None
+    logStreamNames: list[str] | None = None
+    logStreamNamePrefix: str | None = None
+    startTime: int | None = None
+    endTime: int | None = None
+    filterPattern: str | None = None
     nextToken: str | None = None
-    limit: Annotated[int, Field(ge=1, le=10_000)] = 10_000
+    limit: int = 10_000
 
 
 class DescribeGroupsInput(BaseModel):
     model_config = ConfigDict(extra="allow", strict=True)
-    logGroupNamePrefix: Annotated[str, Field(min_length=1, max_length=512)] | None = None
-    logGroupNamePattern: Annotated[str, Field(max_length=512)] | None = None
+    logGroupNamePrefix: str | None = None
+    logGroupNamePattern: str | None = None
     nextToken: str | None = None
-    limit: Annotated[int, Field(ge=1, le=50)] = 50
+    limit: int = 50
 
 
-def _validate(model: type[Any], payload: dict[str, Any]) -> Any:
-    try:
-        return model.model_validate(payload)
-    except pydantic.ValidationError as failure:
-        first = failure.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise InvalidLogParameter(f"1 validation error detected: {where}: {first['msg']}") from None
+def _validate(operation: str, model: type[Any], payload: dict[str, Any]) -> Any:
+    return model.model_validate(parse_input(operation, payload, service_name="logs"))
 
 
-def _parse(model: type[Any], payload: dict[str, Any]) -> Any:
-    given = _validate(model, payload)
+def _parse(operation: str, model: type[Any], payload: dict[str, Any]) -> Any:
+    given = _validate(operation, model, payload)
     group = given.logGroupName or (given.logGroupIdentifier or "").rpartition(":log-group:")[2] or None
     if group is None:
         raise InvalidLogParameter("Either logGroupName or logGroupIdentifier must be given")
@@ -101,14 +98,14 @@ def _offset(token: str | None) -> int:
         offset = int(base64.urlsafe_b64decode(token.encode()).decode())
     except (ValueError, binascii.Error):
         offset = -1
-    if not 0 <= offset < 2**63:  # what SQLite can take as a position
+    if not 0 <= offset <= _LARGEST_ID:  # forged: nothing the store can take
         raise InvalidLogParameter("The specified nextToken is invalid.")
     return offset
 
 
 def describe_log_groups(platform: Platform, payload: dict[str, Any], region: str) -> dict[str, Any]:
     """The training jobs' log group, once a job has logged; CloudWatch creates it with the first stream."""
-    given: DescribeGroupsInput = _validate(DescribeGroupsInput, payload)
+    given: DescribeGroupsInput = _validate("DescribeLogGroups", DescribeGroupsInput, payload)
     if given.logGroupNamePrefix and given.logGroupNamePattern:
         raise InvalidLogParameter("logGroupNamePrefix and logGroupNamePattern cannot both be specified")
     streams = platform.log_streams.streams()
@@ -132,7 +129,7 @@ def describe_log_groups(platform: Platform, payload: dict[str, Any], region: str
 
 
 def describe_log_streams(platform: Platform, payload: dict[str, Any], region: str) -> dict[str, Any]:
-    given: DescribeStreamsInput = _parse(DescribeStreamsInput, payload)
+    given: DescribeStreamsInput = _parse("DescribeLogStreams", DescribeStreamsInput, payload)
     by_time = given.orderBy == "LastEventTime"
     if by_time and given.logStreamNamePrefix:
         raise InvalidLogParameter("Cannot order by LastEventTime with a logStreamNamePrefix.")
@@ -185,14 +182,14 @@ def _within_size(events: list[LogEvent], newest_first: bool = False) -> list[Log
 
 
 def get_log_events(platform: Platform, payload: dict[str, Any], region: str) -> dict[str, Any]:
-    given: GetEventsInput = _parse(GetEventsInput, payload)
+    given: GetEventsInput = _parse("GetLogEvents", GetEventsInput, payload)
     log_streams = platform.log_streams
     if not log_streams.exists(given.logStreamName):
         raise LogResourceNotFound("The specified log stream does not exist.")
     window = {"start_ms": given.startTime, "end_ms": given.endTime, "limit": given.limit}
     if given.nextToken is not None:
         match = _TOKEN.match(given.nextToken)
-        if match is None:
+        if match is None or int(match.group(2)) > _LARGEST_ID:
             raise InvalidLogParameter("The specified nextToken is invalid.")
         forward, position = match.group(1) == "f", int(match.group(2))
     else:
@@ -221,7 +218,7 @@ def get_log_events(platform: Platform, payload: dict[str, Any], region: str) -> 
 
 
 def filter_log_events(platform: Platform, payload: dict[str, Any], region: str) -> dict[str, Any]:
-    given: FilterEventsInput = _parse(FilterEventsInput, payload)
+    given: FilterEventsInput = _parse("FilterLogEvents", FilterEventsInput, payload)
     if given.logStreamNames and given.logStreamNamePrefix:
         raise InvalidLogParameter("logStreamNames and logStreamNamePrefix cannot both be specified")
     log_streams = platform.log_streams
@@ -230,9 +227,11 @@ def filter_log_events(platform: Platform, payload: dict[str, Any], region: str) 
     matches = compile_filter_pattern(given.filterPattern)
     found: list[LogEvent] = []
     size, after, exhausted = 0, _offset(given.nextToken), False
+    # FilterLogEvents' endTime is inclusive (GetLogEvents' is not); the store's end is exclusive.
+    end_ms = given.endTime + 1 if given.endTime is not None and given.endTime < _LARGEST_ID else None
     while streams and len(found) < given.limit and size <= MAX_RESPONSE_BYTES:
         chunk = log_streams.events(
-            streams, after_id=after, start_ms=given.startTime, end_ms=given.endTime, limit=1000
+            streams, after_id=after, start_ms=given.startTime, end_ms=end_ms, limit=1000
         )
         if not chunk:
             exhausted = True

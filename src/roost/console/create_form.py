@@ -22,8 +22,7 @@ from roost.console.pages import Call, render, whole_number
 from roost.errors import UserError
 from roost.platform.errors import JobNotFound
 from roost.platform.instances import instance_mapping as mapping_in_words
-from roost.platform.request import JOB_NAME_PATTERN
-from roost.platform.service_model import enum
+from roost.platform.service_model import service
 from roost.platform.services import Platform
 from roost.platform.training_jobs import DEFAULT_ACCOUNT
 
@@ -49,11 +48,11 @@ CHANNEL_CHOICES = {
 }
 # Fields checked as they are typed, beside the hyperparameters: the form's id -> the request member.
 CHECKED_MEMBERS = {
-    "TrainingJobName": "TrainingJobName",
-    "RoleArn": "RoleArn",
-    "InstanceCount": "ResourceConfig.InstanceCount",
-    "VolumeSizeInGB": "ResourceConfig.VolumeSizeInGB",
-    "MaxRuntimeInSeconds": "StoppingCondition.MaxRuntimeInSeconds",
+    "TrainingJobName": "trainingJobName",
+    "RoleArn": "roleArn",
+    "InstanceCount": "resourceConfig.instanceCount",
+    "VolumeSizeInGB": "resourceConfig.volumeSizeInGB",
+    "MaxRuntimeInSeconds": "stoppingCondition.maxRuntimeInSeconds",
 }
 # The members the form's fields write; a clone carries the others (Environment, VpcConfig, ...) unchanged.
 FORM_MEMBERS = {
@@ -190,7 +189,7 @@ def state_from_form(platform: Platform, form: FormData) -> FormState:
 
 
 def _instance_types(chosen: str) -> list[str]:
-    known = enum("TrainingInstanceType")
+    known = service().shape_for("TrainingInstanceType").enum
     rest = sorted(t for t in known if t not in FIRST_INSTANCE_TYPES)
     types = [*FIRST_INSTANCE_TYPES, *rest]
     return types if not chosen or chosen in types else [chosen, *types]
@@ -212,7 +211,7 @@ def _render_form(
         req=state.request,
         state=state,
         fields=platform.training_jobs.hyperparameter_fields(),
-        name_pattern=JOB_NAME_PATTERN,
+        name_pattern=service().shape_for("TrainingJobName").metadata["pattern"].strip("^$"),
         instance_types=_instance_types(instance_type),
         instance_mapping=mapping_in_words(instance_type, count if isinstance(count, int) else 1),
         channel_choices=CHANNEL_CHOICES,

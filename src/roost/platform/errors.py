@@ -14,7 +14,7 @@ class JobExists(UserError):
 
 
 class JobNotFound(UserError):
-    """No training job of that name (SageMaker's `ResourceNotFound`)."""
+    """No training job of that name (SageMaker answers `ValidationException`, not `ResourceNotFound`)."""
 
 
 class LogResourceNotFound(UserError):

@@ -18,6 +18,7 @@ from pathlib import Path
 from botocore.exceptions import BotoCoreError, ClientError
 
 from roost.errors import UserError
+from roost.platform.job_environment import passed_environment
 from roost.platform.job_execution import Executor, ProcessOutcome, StopControl
 from roost.platform.job_queue import Waiting
 from roost.platform.job_transitions import MAX_RUNTIME_MESSAGE, JobTransitions
@@ -196,7 +197,11 @@ class TrainingJobDriver:
             self.transitions.stopped(name, self._stopped_message(control))
             return
         stream = self.log_streams.writer(name, started)
-        environment = {**request.Environment, "TRAINING_JOB_NAME": name, "TRAINING_JOB_ARN": record.arn}
+        environment = {
+            **passed_environment(request.Environment),
+            "TRAINING_JOB_NAME": name,
+            "TRAINING_JOB_ARN": record.arn,
+        }
         outcome = self.executor.execute(
             job_dir.root, environment, control, _JobEvents(self, record, stream, control)
         )

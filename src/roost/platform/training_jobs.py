@@ -79,6 +79,8 @@ class TrainingJobs:
         on_line: LineCallback | None = None,
     ) -> TrainingJobs:
         """The jobs kept under `state_dir` (roost.db, jobs/<name>/), not yet running anything."""
+        # Absolute: the algorithm gets its job directory as an argument *and* as its working directory.
+        state_dir = state_dir.resolve()
         store = Store(state_dir / "roost.db")
         log_streams = LogStreams(store)
         metrics = Metrics(store)
@@ -97,7 +99,7 @@ class TrainingJobs:
 
     def create(self, raw: Mapping[str, Any], *, region: str = DEFAULT_REGION) -> JobRecord:
         request = self.validate(raw)
-        tags = parse_tags(raw.get("Tags", []))  # checked before the job exists: a bad tag stores nothing
+        tags = parse_tags(raw.get("Tags") or [])  # checked before the job exists: a bad tag stores nothing
         now = time.time()
         resources = request.ResourceConfig
         record = JobRecord(
@@ -126,7 +128,7 @@ class TrainingJobs:
     def describe(self, name: str) -> JobRecord:
         record = self.store.get(name)
         if record is None:
-            raise JobNotFound(f"Requested resource not found: training job '{name}' does not exist")
+            raise JobNotFound("Requested resource not found.")  # SageMaker's words; the name was the caller's
         return record
 
     def list(self, query: JobQuery) -> list[JobRecord]:
