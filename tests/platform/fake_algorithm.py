@@ -38,6 +38,10 @@ if mode == "fail":
         "ClientError: The number of input images must be bigger or equal to the mini_batch_size."
     )
     sys.exit(1)
+if mode == "markup":  # what a job writes, for the console's escaping tests
+    log("<script>document.title = 'pwned'</script><b>not bold</b>")
+    (ml / "output/failure").write_text("ClientError: <img src=x onerror=\"document.title = 'pwned'\">")
+    sys.exit(1)
 if mode == "ignore-term":
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
 if mode == "no-weights":  # the symbol only, then wait to be stopped

@@ -27,7 +27,6 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from roost.api import (
-    console,
     endpoint_operations,
     log_operations,
     metric_operations,
@@ -41,6 +40,7 @@ from roost.api import (
 )
 from roost.api.host_guard import HostGuard
 from roost.api.runtime import Runtime
+from roost.console import routes as console_routes
 from roost.http_body import BodyTooLarge, read_body
 from roost.platform.errors import (
     InvalidLogParameter,
@@ -230,8 +230,7 @@ def create_app(
     routes = [
         Route("/", call, methods=["POST"]),
         Route("/endpoints/{name}/invocations", runtime.invoke, methods=["POST"]),
-        Route("/", console.job_list(platform.training_jobs), methods=["GET"]),
-        Route("/jobs/{name}", console.job_page(platform.training_jobs), methods=["GET"]),
+        *console_routes(platform),
     ]
     # The Host check first: S3 requests are this server's too.
     middleware = [Middleware(HostGuard, names=host_names), Middleware(S3Dispatch, platform=platform)]

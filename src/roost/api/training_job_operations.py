@@ -20,12 +20,6 @@ from roost.platform.store import JobQuery, JobRecord
 from roost.platform.training_metrics import metric_definitions
 
 
-def _training_seconds(record: JobRecord) -> int | None:
-    if record.training_start_time is None or record.training_end_time is None:
-        return None
-    return max(1, round(record.training_end_time - record.training_start_time))
-
-
 def describe_response(record: JobRecord) -> dict[str, Any]:
     """DescribeTrainingJob's members, as SageMaker gives them for a built-in algorithm's job: the request as
     stored, what SageMaker adds to it, then the job's state."""
@@ -62,8 +56,8 @@ def describe_response(record: JobRecord) -> dict[str, Any]:
         "FailureReason": record.failure_reason,
         "TrainingStartTime": record.training_start_time,
         "TrainingEndTime": record.training_end_time,
-        "TrainingTimeInSeconds": _training_seconds(record),
-        "BillableTimeInSeconds": _training_seconds(record),
+        "TrainingTimeInSeconds": record.training_seconds,
+        "BillableTimeInSeconds": record.training_seconds,
     }
     response.update({k: v for k, v in optional.items() if v is not None})
     return response
