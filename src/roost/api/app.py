@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from roost.api import console, log_operations, training_job_operations
+from roost.api import console, log_operations, training_job_operations, tuning_job_operations
 from roost.platform.errors import (
     InvalidLogParameter,
     InvalidRequest,
@@ -38,7 +38,7 @@ CONTENT_TYPE = "application/x-amz-json-1.1"
 Operation = Callable[[Platform, dict[str, Any], str], dict[str, Any]]
 # X-Amz-Target prefix -> operation name -> handler; each resource's module brings its own table.
 SERVICES: dict[str, dict[str, Operation]] = {
-    "SageMaker": {**training_job_operations.OPERATIONS},
+    "SageMaker": {**training_job_operations.OPERATIONS, **tuning_job_operations.OPERATIONS},
     "Logs_20140328": {**log_operations.OPERATIONS},
 }
 ERROR_CODES: dict[type[Exception], str] = {

@@ -12,22 +12,32 @@ from typing import Any
 
 from roost.platform.storage import Storage
 from roost.platform.training_jobs import TrainingJobs
+from roost.platform.tuning_driver import TuningDriver
+from roost.platform.tuning_jobs import TuningJobs
 
 
 @dataclass
 class Platform:
     training_jobs: TrainingJobs
+    tuning_jobs: TuningJobs
+    tuning_driver: TuningDriver
 
     @classmethod
     def open(cls, state_dir: Path, storage: Storage, **runner_options: Any) -> Platform:
         """The platform kept under `state_dir` (roost.db, jobs/<name>/), not yet running anything."""
-        return cls(training_jobs=TrainingJobs.open(state_dir, storage, **runner_options))
+        training_jobs = TrainingJobs.open(state_dir, storage, **runner_options)
+        tuning_jobs = TuningJobs(training_jobs)
+        return cls(training_jobs, tuning_jobs, TuningDriver(tuning_jobs))
 
     def start(self) -> None:
         """Give a final state to what a previous server left running, then start working the queue."""
         self.training_jobs.runner.recover()
         self.training_jobs.runner.start()
+        self.tuning_driver.start()
 
     def close(self) -> None:
-        """Stop everything that runs (jobs end Stopped, keeping their model so far)."""
+        """Stop everything that runs (jobs end Stopped, keeping their model so far).
+
+        Tuning first, so that it starts no trial in place of the ones the runner stops."""
+        self.tuning_driver.close()
         self.training_jobs.runner.close()

@@ -17,6 +17,8 @@ METRIC_DEFINITIONS: dict[str, re.Pattern[str]] = {
     "train:accuracy:epoch": re.compile(r"Epoch\[([0-9]+)\] Train-accuracy=[0-9\.]+"),
     "validation:accuracy:epoch": re.compile(r"Epoch\[([0-9]+)\] Validation-accuracy=[0-9\.]+"),
 }
+# The metrics a tuning job may optimise: SageMaker documents validation:accuracy (Maximize) only.
+TUNING_OBJECTIVE_METRICS = ("validation:accuracy",)
 # The last line the algorithm logs for an epoch's training pass (validation, if any, follows at once).
 EPOCH_DONE = re.compile(r"Epoch\[([0-9]+)\] Time cost=")
 _ACCURACY = re.compile(r"Epoch\[([0-9]+)\] (Train|Validation)-accuracy=([0-9\.]+)")
