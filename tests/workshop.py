@@ -53,7 +53,12 @@ def workshop_request(
     return request
 
 
-LEARNING_RATE_RANGE = {"Name": "learning_rate", "MinValue": "0.001", "MaxValue": "0.5", "ScalingType": "Logarithmic"}
+LEARNING_RATE_RANGE = {
+    "Name": "learning_rate",
+    "MinValue": "0.001",
+    "MaxValue": "0.5",
+    "ScalingType": "Logarithmic",
+}
 
 
 def tuning_request(
@@ -93,7 +98,9 @@ def tuning_request(
             "Strategy": strategy,
             "HyperParameterTuningJobObjective": {"Type": "Maximize", "MetricName": "validation:accuracy"},
             "ResourceLimits": limits,
-            "ParameterRanges": ranges or {"ContinuousParameterRanges": [LEARNING_RATE_RANGE]},
+            "ParameterRanges": {"ContinuousParameterRanges": [LEARNING_RATE_RANGE]}
+            if ranges is None
+            else ranges,
             **config,
         },
         "TrainingJobDefinition": definition,

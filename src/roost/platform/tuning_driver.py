@@ -103,6 +103,8 @@ class TuningDriver:
         search = Search(record.config, parse_ranges(record.config["ParameterRanges"]))
         metric = record.objective["MetricName"]
         parents = (record.request.get("WarmStartConfig") or {}).get("ParentHyperParameterTuningJobs", [])
+        if record.config["Strategy"] == "Grid":
+            parents = []  # a grid learns nothing from results; its Nth trial must stay its Nth combination
         for parent in parents:
             for trial in self.tuning.trials(parent["HyperParameterTuningJobName"]):
                 if trial.job is not None and trial.job.finished:

@@ -19,7 +19,7 @@ explored finely, as for momentum.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -156,11 +156,26 @@ def grid_size(ranges: list[Range]) -> int:
     return math.prod(len(r.values) for r in ranges)
 
 
+class _GridSampler(optuna.samplers.GridSampler):
+    """GridSampler without its `study.stop()` at the end of the grid, which works only inside
+    `Study.optimize`: the tuning job stops itself, after MaxNumberOfTrainingJobs (the grid's size) trials."""
+
+    def after_trial(
+        self,
+        study: optuna.Study,
+        trial: optuna.trial.FrozenTrial,
+        state: optuna.trial.TrialState,
+        values: Sequence[float] | None,
+    ) -> None:
+        return
+
+
 def _sampler(strategy: str, ranges: list[Range], seed: int | None) -> optuna.samplers.BaseSampler:
     if strategy == "Random":
         return optuna.samplers.RandomSampler(seed=seed)
     if strategy == "Grid":
-        return optuna.samplers.GridSampler({r.key: list(r.values) for r in ranges}, seed=seed)
+        # A fixed order (seed 0 unless given): trial N is the grid's Nth combination, also after a restart.
+        return _GridSampler({r.key: list(r.values) for r in ranges}, seed=seed or 0)
     return optuna.samplers.TPESampler(seed=seed, n_startup_trials=BAYESIAN_RANDOM_TRIALS, constant_liar=True)
 
 
