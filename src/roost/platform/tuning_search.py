@@ -191,6 +191,16 @@ def _pruner(strategy: str, early_stopping: bool, hyperband: Mapping[str, Any]) -
     return optuna.pruners.NopPruner()
 
 
+def _covering(distribution: BaseDistribution, value: Any) -> BaseDistribution:
+    """`distribution`, widened to hold a numeric `value` from beyond its bounds."""
+    if isinstance(distribution, FloatDistribution | IntDistribution) and not (
+        distribution.low <= value <= distribution.high
+    ):
+        kind = type(distribution)
+        return kind(min(distribution.low, value), max(distribution.high, value), log=distribution.log)
+    return distribution
+
+
 @dataclass(frozen=True)
 class FinishedTrial:
     """A trial of this job or of a warm-start parent, as the search learns from it."""
@@ -227,7 +237,8 @@ class Search:
         self._reported: dict[str, set[int]] = {}  # epochs each live trial has reported
 
     def learn(self, trial: FinishedTrial) -> None:
-        """Learn from a finished trial; one outside today's ranges (a warm-start parent's) is left out."""
+        """Learn from a finished trial, a warm-start parent's too: one whose numbers lie outside today's
+        ranges counts for early stopping, and the samplers still draw within the ranges."""
         state = _STATES[trial.state]
         value = trial.objective if state == optuna.trial.TrialState.COMPLETE else None
         if state == optuna.trial.TrialState.COMPLETE and value is None:
@@ -236,12 +247,12 @@ class Search:
             params = {r.key: r.sampled(trial.tuned[r.name]) for r in self.ranges}
             frozen = optuna.trial.create_trial(
                 params=params,
-                distributions=self.distributions,
+                distributions={key: _covering(self.distributions[key], v) for key, v in params.items()},
                 value=value,
                 intermediate_values=trial.curve,
                 state=state,
             )
-        except (KeyError, ValueError):  # a hyperparameter it did not tune, or a value outside the range
+        except (KeyError, ValueError):  # a hyperparameter it did not tune, or a category it did not have
             return
         self.study.add_trial(frozen)
 
