@@ -28,7 +28,14 @@ TUNING_JOB_NAME_PATTERN = r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}"
 OBJECTIVE_KEY = "_tuning_objective_metric"  # the static hyperparameter SageMaker adds to every trial
 ALGORITHM = "image-classification"
 # The definition's members that describe the tuning, not a training job.
-_TUNING_ONLY = ("DefinitionName", "TuningObjective", "HyperParameterRanges", "StaticHyperParameters")
+_TUNING_ONLY = (
+    "DefinitionName",
+    "TuningObjective",
+    "HyperParameterRanges",
+    "StaticHyperParameters",
+    "HyperParameterTuningResourceConfig",
+)
+_INSTANCE = ("InstanceType", "InstanceCount", "VolumeSizeInGB", "VolumeKmsKeyId")
 
 Scaling = Literal["Auto", "Linear", "Logarithmic", "ReverseLogarithmic"]
 Value = Annotated[str, Field(max_length=256)]
@@ -144,6 +151,13 @@ class TuningPlan:
 def trial_request(definition: Mapping[str, Any], name: str, tuned: Mapping[str, str]) -> dict[str, Any]:
     """The CreateTrainingJob request of one trial: the definition, its static and its tuned values."""
     request = {k: v for k, v in definition.items() if k not in _TUNING_ONLY}
+    tuning_resources = definition.get("HyperParameterTuningResourceConfig")
+    if "ResourceConfig" not in definition and tuning_resources:
+        # The SDK sends the instances this way: a trial runs on the first of them.
+        first = (
+            tuning_resources if "InstanceType" in tuning_resources else tuning_resources["InstanceConfigs"][0]
+        )
+        request["ResourceConfig"] = {k: first[k] for k in _INSTANCE if k in first}
     request["TrainingJobName"] = name
     request["HyperParameters"] = {**definition["StaticHyperParameters"], **tuned}
     return request
