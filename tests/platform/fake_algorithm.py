@@ -1,4 +1,4 @@
-"""A stand-in for `roost algorithm train --ml-dir DIR`, for fast runner tests: SageMaker-format log lines,
+"""A stand-in for `roost algorithm train --ml-dir DIR`, for fast platform tests: SageMaker-format log lines,
 a model directory, and the failure modes the platform must handle, chosen by the job's Environment."""
 
 from __future__ import annotations

@@ -48,12 +48,7 @@ def test_a_transition_closes_the_previous_one_in_the_same_write(store: Store):
         ("Completed", 9.0, 9.0),
     ]
     assert again.model_artifacts == "s3://b/m"
-    assert (
-        store.transition(
-            "birds-1", status="Stopping", secondary="Stopping", message="", at=10.0, only_from=("InProgress",)
-        )
-        is None
-    )
+    assert store.transition("birds-1", status="Stopping", secondary="Stopping", message="", at=10.0) is None
 
 
 def test_queries_filter_sort_and_page_without_gaps_or_repeats(store: Store):

@@ -22,13 +22,23 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from roost.api import console, log_operations, training_job_operations, tuning_job_operations
+from roost.api import (
+    console,
+    log_operations,
+    metric_operations,
+    tag_operations,
+    training_job_operations,
+    tuning_job_operations,
+)
 from roost.platform.errors import (
     InvalidLogParameter,
+    InvalidMetricParameter,
+    InvalidMetricParameterCombination,
     InvalidRequest,
     JobExists,
     JobNotFound,
     LogResourceNotFound,
+    MissingMetricParameter,
 )
 from roost.platform.services import Platform
 from roost.platform.training_jobs import DEFAULT_REGION
@@ -38,8 +48,13 @@ CONTENT_TYPE = "application/x-amz-json-1.1"
 Operation = Callable[[Platform, dict[str, Any], str], dict[str, Any]]
 # X-Amz-Target prefix -> operation name -> handler; each resource's module brings its own table.
 SERVICES: dict[str, dict[str, Operation]] = {
-    "SageMaker": {**training_job_operations.OPERATIONS, **tuning_job_operations.OPERATIONS},
+    "SageMaker": {
+        **training_job_operations.OPERATIONS,
+        **tag_operations.OPERATIONS,
+        **tuning_job_operations.OPERATIONS,
+    },
     "Logs_20140328": {**log_operations.OPERATIONS},
+    "GraniteServiceVersion20100801": {**metric_operations.OPERATIONS},  # CloudWatch
 }
 ERROR_CODES: dict[type[Exception], str] = {
     InvalidRequest: "ValidationException",
@@ -47,6 +62,9 @@ ERROR_CODES: dict[type[Exception], str] = {
     JobNotFound: "ResourceNotFound",
     LogResourceNotFound: "ResourceNotFoundException",
     InvalidLogParameter: "InvalidParameterException",
+    InvalidMetricParameter: "InvalidParameterValue",
+    MissingMetricParameter: "MissingParameter",
+    InvalidMetricParameterCombination: "InvalidParameterCombination",
 }
 _REGION = re.compile(r"Credential=[^/,]+/\d{8}/([a-z0-9-]+)/")
 log = logging.getLogger("roost.api")

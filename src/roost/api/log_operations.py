@@ -60,13 +60,25 @@ class FilterEventsInput(_Input):
     limit: Annotated[int, Field(ge=1, le=10_000)] = 10_000
 
 
-def _parse(model: type[Any], payload: dict[str, Any]) -> Any:
+class DescribeGroupsInput(BaseModel):
+    model_config = ConfigDict(extra="allow", strict=True)
+    logGroupNamePrefix: Annotated[str, Field(min_length=1, max_length=512)] | None = None
+    logGroupNamePattern: Annotated[str, Field(max_length=512)] | None = None
+    nextToken: str | None = None
+    limit: Annotated[int, Field(ge=1, le=50)] = 50
+
+
+def _validate(model: type[Any], payload: dict[str, Any]) -> Any:
     try:
-        given = model.model_validate(payload)
+        return model.model_validate(payload)
     except pydantic.ValidationError as failure:
         first = failure.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
         raise InvalidLogParameter(f"1 validation error detected: {where}: {first['msg']}") from None
+
+
+def _parse(model: type[Any], payload: dict[str, Any]) -> Any:
+    given = _validate(model, payload)
     group = given.logGroupName or (given.logGroupIdentifier or "").rpartition(":log-group:")[2] or None
     if group is None:
         raise InvalidLogParameter("Either logGroupName or logGroupIdentifier must be given")
@@ -90,6 +102,31 @@ def _offset(token: str | None) -> int:
         return int(base64.urlsafe_b64decode(token.encode()).decode())
     except (ValueError, binascii.Error):
         raise InvalidLogParameter("The specified nextToken is invalid.") from None
+
+
+def describe_log_groups(platform: Platform, payload: dict[str, Any], region: str) -> dict[str, Any]:
+    """The training jobs' log group, once a job has logged; CloudWatch creates it with the first stream."""
+    given: DescribeGroupsInput = _validate(DescribeGroupsInput, payload)
+    if given.logGroupNamePrefix and given.logGroupNamePattern:
+        raise InvalidLogParameter("logGroupNamePrefix and logGroupNamePattern cannot both be specified")
+    streams = platform.training_jobs.store.streams()
+    wanted = (
+        LOG_GROUP.startswith(given.logGroupNamePrefix or "")
+        and (given.logGroupNamePattern or "").lower() in LOG_GROUP.lower()
+    )
+    if not streams or not wanted or _offset(given.nextToken) > 0:
+        return {"logGroups": []}
+    arn = f"arn:aws:logs:{region}:{DEFAULT_ACCOUNT}:log-group:{LOG_GROUP}"
+    group = {
+        "logGroupName": LOG_GROUP,
+        "creationTime": min(s["creation_time"] for s in streams),
+        "metricFilterCount": 0,
+        "arn": f"{arn}:*",
+        "storedBytes": sum(s["stored_bytes"] for s in streams),
+        "logGroupClass": "STANDARD",
+        "logGroupArn": arn,
+    }
+    return {"logGroups": [group]}
 
 
 def describe_log_streams(platform: Platform, payload: dict[str, Any], region: str) -> dict[str, Any]:
@@ -249,6 +286,7 @@ def filter_log_events(platform: Platform, payload: dict[str, Any], region: str) 
 
 
 OPERATIONS = {
+    "DescribeLogGroups": describe_log_groups,
     "DescribeLogStreams": describe_log_streams,
     "GetLogEvents": get_log_events,
     "FilterLogEvents": filter_log_events,

@@ -19,6 +19,7 @@ from roost.platform.request import JOB_NAME_PATTERN, validation_message
 from roost.platform.service_model import members
 from roost.platform.services import Platform
 from roost.platform.store import JobQuery, JobRecord
+from roost.platform.training_metrics import metric_definitions
 
 JobName = Annotated[str, Field(min_length=1, max_length=63, pattern=f"^{JOB_NAME_PATTERN}$")]
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -72,6 +73,13 @@ def describe_response(record: JobRecord) -> dict[str, Any]:
         LastModifiedTime=record.last_modified_time,
         SecondaryStatusTransitions=record.transitions,
         FinalMetricDataList=record.final_metrics,
+        # The built-in algorithm's metric regexes, and an empty key as SageMaker shows an unencrypted
+        # output: Estimator.attach and TrainingJobAnalytics read both.
+        AlgorithmSpecification={
+            "MetricDefinitions": metric_definitions(),
+            **record.request["AlgorithmSpecification"],
+        },
+        OutputDataConfig={"KmsKeyId": "", **record.request["OutputDataConfig"]},
     )
     for flag in (
         "EnableNetworkIsolation",

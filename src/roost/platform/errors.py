@@ -23,3 +23,15 @@ class LogResourceNotFound(UserError):
 
 class InvalidLogParameter(UserError):
     """A CloudWatch Logs parameter is invalid (`InvalidParameterException`)."""
+
+
+class InvalidMetricParameter(UserError):
+    """A CloudWatch parameter is invalid (`InvalidParameterValue`)."""
+
+
+class MissingMetricParameter(UserError):
+    """A required CloudWatch parameter is missing (`MissingParameter`)."""
+
+
+class InvalidMetricParameterCombination(UserError):
+    """CloudWatch parameters that cannot go together (`InvalidParameterCombination`)."""

@@ -2,7 +2,7 @@
 
 The request is the one `aws sagemaker create-training-job --cli-input-json` takes (with local paths or
 file:// URIs where SageMaker has S3 URIs), validated by the same code as CreateTrainingJob, run by the same
-runner, and recorded in the same store as the server's jobs.
+queue, and recorded in the same store as the server's jobs.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 from roost.errors import UserError
 from roost.platform.defaults import STOP_GRACE_S
-from roost.platform.runner import ALGORITHM_COMMAND
+from roost.platform.local_executor import TRAINING_COMMAND
 from roost.platform.storage import Storage
 from roost.platform.training_jobs import TrainingJobs
 
@@ -110,7 +110,7 @@ def run_training_job(
     state_dir: Path,
     data_root: Path | None = None,
     on_line: Callable[[str], None] | None = None,
-    command: Sequence[str] = ALGORITHM_COMMAND,
+    command: Sequence[str] = TRAINING_COMMAND,
     stop_grace_s: float = STOP_GRACE_S,
 ) -> JobResult:
     """Validate and run one job now, in this process; return when it has a final state.
@@ -130,7 +130,7 @@ def run_training_job(
         on_line=(lambda _job, line: on_line(line)) if on_line else None,
     )
     record = jobs.create(raw)
-    worker = jobs.runner.start_job(record.name)
+    worker = jobs.queue.start_job(record.name)
     try:
         while worker.is_alive():
             worker.join(0.2)

@@ -87,7 +87,6 @@ JOB = Lifecycle(
         _J.STOPPED: frozenset(),
     },
 )
-TERMINAL_JOB_STATUSES = tuple(str(status) for status in JOB.terminal)
 
 _E = EndpointStatus
 # Deleting has no way out: the record goes once the endpoint's processes are gone.

@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from roost.platform.metrics import Metrics
 from roost.platform.storage import Storage
+from roost.platform.tags import Tags
 from roost.platform.training_jobs import TrainingJobs
 from roost.platform.tuning_driver import TuningDriver
 from roost.platform.tuning_jobs import TuningJobs
@@ -19,25 +21,33 @@ from roost.platform.tuning_jobs import TuningJobs
 @dataclass
 class Platform:
     training_jobs: TrainingJobs
+    tags: Tags
+    metrics: Metrics
     tuning_jobs: TuningJobs
     tuning_driver: TuningDriver
 
     @classmethod
-    def open(cls, state_dir: Path, storage: Storage, **runner_options: Any) -> Platform:
+    def open(cls, state_dir: Path, storage: Storage, **queue_options: Any) -> Platform:
         """The platform kept under `state_dir` (roost.db, jobs/<name>/), not yet running anything."""
-        training_jobs = TrainingJobs.open(state_dir, storage, **runner_options)
+        training_jobs = TrainingJobs.open(state_dir, storage, **queue_options)
         tuning_jobs = TuningJobs(training_jobs)
-        return cls(training_jobs, tuning_jobs, TuningDriver(tuning_jobs))
+        return cls(
+            training_jobs=training_jobs,
+            tags=training_jobs.tags,
+            metrics=training_jobs.metrics,
+            tuning_jobs=tuning_jobs,
+            tuning_driver=TuningDriver(tuning_jobs),
+        )
 
     def start(self) -> None:
         """Give a final state to what a previous server left running, then start working the queue."""
-        self.training_jobs.runner.recover()
-        self.training_jobs.runner.start()
+        self.training_jobs.queue.recover()
+        self.training_jobs.queue.start()
         self.tuning_driver.start()
 
     def close(self) -> None:
         """Stop everything that runs (jobs end Stopped, keeping their model so far).
 
-        Tuning first, so that it starts no trial in place of the ones the runner stops."""
+        Tuning first, so that it starts no trial in place of the ones the queue stops."""
         self.tuning_driver.close()
-        self.training_jobs.runner.close()
+        self.training_jobs.queue.close()

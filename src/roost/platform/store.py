@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
@@ -18,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from roost.platform.errors import JobExists
-from roost.platform.lifecycle import TERMINAL_JOB_STATUSES as TERMINAL_STATUSES
+from roost.platform.lifecycle import JOB, JobStatus, SecondaryStatus
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -84,7 +83,7 @@ class JobRecord:
 
     @property
     def finished(self) -> bool:
-        return self.status in TERMINAL_STATUSES
+        return self.status in JOB.terminal
 
 
 _JSON_COLUMNS = {"request", "transitions", "final_metrics"}
@@ -222,8 +221,10 @@ class Store:
         return [_from_row(row) for row in self.read(sql, [*parameters, query.limit])]
 
     def unfinished(self) -> list[JobRecord]:
+        active = JOB.active()
         rows = self.read(
-            "SELECT * FROM jobs WHERE status NOT IN (?, ?, ?) ORDER BY creation_time", TERMINAL_STATUSES
+            f"SELECT * FROM jobs WHERE status IN ({', '.join('?' for _ in active)}) ORDER BY creation_time",
+            active,
         )
         return [_from_row(row) for row in rows]
 
@@ -231,14 +232,14 @@ class Store:
         self,
         name: str,
         *,
-        status: str,
-        secondary: str,
+        status: JobStatus,
+        secondary: SecondaryStatus,
         message: str,
         at: float,
-        only_from: Sequence[str] | None = None,
         **changes: Any,
     ) -> JobRecord | None:
-        """Move a job to a new (secondary) status in one transaction; None if `only_from` did not match.
+        """Move a job to a new (secondary) status in one transaction; None when there is no such job or
+        the job lifecycle does not allow the move from its current status (it ended, or is Stopping).
 
         The previous secondary status gets its EndTime; other columns (failure_reason, ...) change with it.
         """
@@ -247,12 +248,12 @@ class Store:
             if not rows:
                 return None
             record = _from_row(rows[0])
-            if only_from is not None and record.status not in only_from:
+            if not JOB.allows(record.status, status):
                 return None
             if record.transitions and "EndTime" not in record.transitions[-1]:
                 record.transitions[-1]["EndTime"] = at
             entry: dict[str, Any] = {"Status": secondary, "StartTime": at, "StatusMessage": message}
-            if status in TERMINAL_STATUSES:
+            if status in JOB.terminal:
                 entry["EndTime"] = at
             record.transitions.append(entry)
             record.status, record.secondary_status, record.last_modified_time = status, secondary, at
@@ -264,17 +265,6 @@ class Store:
                 [*row.values(), name],
             )
             return record
-
-    def stopping(self, name: str, message: str) -> JobRecord | None:
-        """InProgress -> Stopping (StopTrainingJob, MaxRuntimeInSeconds, a server shutting down)."""
-        return self.transition(
-            name,
-            status="Stopping",
-            secondary="Stopping",
-            message=message,
-            at=time.time(),
-            only_from=("InProgress",),
-        )
 
     def update(self, name: str, **changes: Any) -> None:
         """Change columns that are not a state change (the process id, metrics seen so far)."""

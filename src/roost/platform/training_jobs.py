@@ -8,16 +8,23 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from roost.platform.defaults import STOP_GRACE_S
 from roost.platform.errors import InvalidRequest, JobNotFound
 from roost.platform.instances import instance_mapping
+from roost.platform.job_queue import JobQueue
+from roost.platform.job_transitions import JobTransitions
+from roost.platform.lifecycle import JobStatus, SecondaryStatus
+from roost.platform.local_executor import TRAINING_COMMAND, LocalExecutor
+from roost.platform.metrics import Metrics
 from roost.platform.request import CreateTrainingJobRequest, parse_request
-from roost.platform.runner import Runner
 from roost.platform.storage import Storage
 from roost.platform.store import JobQuery, JobRecord, Store
+from roost.platform.tags import Tags, parse_tags
+from roost.platform.training_job_driver import LineCallback, TrainingJobDriver
 
 DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNT = "000000000000"
@@ -31,16 +38,33 @@ def job_arn(name: str, role_arn: str, region: str, kind: str = "training-job") -
 
 
 class TrainingJobs:
-    """Training jobs in a store, run by a runner, with channels and output in a storage."""
+    """Training jobs in a store, run from a queue, with channels and output in a storage, tagged in `tags`."""
 
-    def __init__(self, store: Store, storage: Storage, runner: Runner) -> None:
-        self.store, self.storage, self.runner = store, storage, runner
+    def __init__(self, store: Store, storage: Storage, queue: JobQueue, tags: Tags, metrics: Metrics) -> None:
+        self.store, self.storage, self.queue, self.tags, self.metrics = store, storage, queue, tags, metrics
+        self.transitions = JobTransitions(store)
+        tags.register("training-job", self._exists)
 
     @classmethod
-    def open(cls, state_dir: Path, storage: Storage, **runner_options: Any) -> TrainingJobs:
+    def open(
+        cls,
+        state_dir: Path,
+        storage: Storage,
+        *,
+        command: Sequence[str] = TRAINING_COMMAND,
+        stop_grace_s: float = STOP_GRACE_S,
+        max_concurrent: int = 1,
+        on_line: LineCallback | None = None,
+    ) -> TrainingJobs:
         """The jobs kept under `state_dir` (roost.db, jobs/<name>/), not yet running anything."""
         store = Store(state_dir / "roost.db")
-        return cls(store, storage, Runner(store, storage, state_dir / "jobs", **runner_options))
+        metrics = Metrics(store)
+        executor = LocalExecutor(command, stop_grace_s=stop_grace_s)
+        driver = TrainingJobDriver(store, storage, state_dir / "jobs", executor, metrics, on_line)
+        return cls(store, storage, JobQueue(driver, max_concurrent=max_concurrent), Tags(store), metrics)
+
+    def _exists(self, arn: str) -> bool:
+        return bool(self.store.read("SELECT 1 FROM jobs WHERE arn = ?", (arn,)))
 
     def validate(self, raw: Mapping[str, Any]) -> CreateTrainingJobRequest:
         """Everything CreateTrainingJob checks before it stores a job: shape, algorithm, data, output."""
@@ -53,19 +77,20 @@ class TrainingJobs:
 
     def create(self, raw: Mapping[str, Any], *, region: str = DEFAULT_REGION) -> JobRecord:
         request = self.validate(raw)
+        tags = parse_tags(raw.get("Tags", []))  # checked before the job exists: a bad tag stores nothing
         now = time.time()
         resources = request.ResourceConfig
         record = JobRecord(
             name=request.TrainingJobName,
             arn=job_arn(request.TrainingJobName, request.RoleArn, region),
             request=request.model_dump(mode="json", exclude_none=True),
-            status="InProgress",
-            secondary_status="Starting",
+            status=JobStatus.IN_PROGRESS,
+            secondary_status=SecondaryStatus.STARTING,
             creation_time=now,
             last_modified_time=now,
             transitions=[
                 {
-                    "Status": "Starting",
+                    "Status": SecondaryStatus.STARTING,
                     "StartTime": now,
                     "StatusMessage": "Preparing the instances for training: "
                     + instance_mapping(resources.InstanceType, resources.InstanceCount),
@@ -73,7 +98,9 @@ class TrainingJobs:
             ],
         )
         self.store.create(record)
-        self.runner.wake()
+        if tags:
+            self.tags.add(record.arn, tags)
+        self.queue.wake()
         return record
 
     def describe(self, name: str) -> JobRecord:
@@ -86,11 +113,11 @@ class TrainingJobs:
         return self.store.query(query)
 
     def stop(self, name: str) -> JobRecord:
-        record = self.store.stopping(name, "Stopping the training job")
+        record = self.transitions.stopping(name, "Stopping the training job")
         if record is None:
             current = self.describe(name)
             raise InvalidRequest(
                 f"The request was rejected because the training job is in status {current.status}."
             )
-        self.runner.request_stop(name)
+        self.queue.request_stop(name)
         return record

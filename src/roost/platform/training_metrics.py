@@ -1,8 +1,10 @@
 """The algorithm's metrics, read from its log lines with the regexes of the spec (§5.5).
 
-SageMaker reports the last value of each metric as FinalMetricDataList; the console lists these four for the
-image-classification algorithm. The patterns anchor on `Train-`/`Validation-` so the `Batch [...]` lines
-(whose accuracy is a running average within the epoch) don't count.
+SageMaker reports the last value of each metric as FinalMetricDataList and every value as a CloudWatch data
+point (namespace `/aws/sagemaker/TrainingJobs`, dimension `TrainingJobName`); the console lists the four
+accuracy metrics for the image-classification algorithm, and `top_k` adds the training top-k accuracy. The
+patterns anchor on `Train-`/`Validation-` so the `Batch [...]` lines (whose accuracy is a running average
+within the epoch) don't count.
 """
 
 from __future__ import annotations
@@ -16,9 +18,12 @@ METRIC_DEFINITIONS: dict[str, re.Pattern[str]] = {
     "validation:accuracy": re.compile(r"Epoch\[[0-9]+\] Validation-accuracy=([0-9\.]+)"),
     "train:accuracy:epoch": re.compile(r"Epoch\[([0-9]+)\] Train-accuracy=[0-9\.]+"),
     "validation:accuracy:epoch": re.compile(r"Epoch\[([0-9]+)\] Validation-accuracy=[0-9\.]+"),
+    "train:top_k_accuracy": re.compile(r"Epoch\[[0-9]+\] Train-top_k_accuracy_[0-9]+=([0-9\.]+)"),
 }
 # The metrics a tuning job may optimise: SageMaker documents validation:accuracy (Maximize) only.
 TUNING_OBJECTIVE_METRICS = ("validation:accuracy",)
+NAMESPACE = "/aws/sagemaker/TrainingJobs"
+DIMENSION = "TrainingJobName"
 # The last line the algorithm logs for an epoch's training pass (validation, if any, follows at once).
 EPOCH_DONE = re.compile(r"Epoch\[([0-9]+)\] Time cost=")
 _ACCURACY = re.compile(r"Epoch\[([0-9]+)\] (Train|Validation)-accuracy=([0-9\.]+)")
@@ -30,9 +35,9 @@ class MetricTracker:
     def __init__(self, final_metrics: list[dict[str, Any]] | None = None) -> None:
         self._latest = {m["MetricName"]: m for m in final_metrics or []}
 
-    def observe(self, line: str, at: float) -> bool:
-        """Take one log line; True when a metric changed."""
-        changed = False
+    def observe(self, line: str, at: float) -> list[tuple[str, float]]:
+        """Take one log line; the (metric, value) pairs it holds, none for most lines."""
+        observed = []
         for name, pattern in METRIC_DEFINITIONS.items():
             match = pattern.search(line)
             if match:
@@ -41,11 +46,16 @@ class MetricTracker:
                 except ValueError:  # "1.2.3" matches [0-9\.]+ but is no number
                     continue
                 self._latest[name] = {"MetricName": name, "Value": value, "Timestamp": at}
-                changed = True
-        return changed
+                observed.append((name, value))
+        return observed
 
     def final(self) -> list[dict[str, Any]]:
         return [self._latest[name] for name in METRIC_DEFINITIONS if name in self._latest]
+
+
+def metric_definitions() -> list[dict[str, str]]:
+    """AlgorithmSpecification.MetricDefinitions, as DescribeTrainingJob shows the built-in algorithm's."""
+    return [{"Name": name, "Regex": pattern.pattern} for name, pattern in METRIC_DEFINITIONS.items()]
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """Drives tuning jobs: one thread that asks the search for trials, starts them, watches them, ends the job.
 
-Each round, for every unfinished tuning job: report each running trial's objective by epoch (read from its
-log stream) to the search, and stop the trials the pruner gives up on through StopTrainingJob's path;
+Each round, for every unfinished tuning job: report each running trial's objective by epoch (from its
+CloudWatch metrics) to the search, and stop the trials the pruner gives up on through StopTrainingJob's path;
 tell the search how finished trials ended; start trials up to MaxParallelTrainingJobs until
 MaxNumberOfTrainingJobs have started; end the job when its last trial has ended. The search lives in
 memory and is rebuilt from the stored trials when the driver starts, so a tuning job that was in progress
@@ -12,40 +12,26 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import threading
 import time
-from dataclasses import dataclass, field
 
 from roost.errors import UserError
 from roost.platform.lifecycle import JobStatus
-from roost.platform.store import Store
-from roost.platform.training_metrics import accuracy_by_epoch
+from roost.platform.metrics import Metric, Metrics
+from roost.platform.training_metrics import DIMENSION, NAMESPACE
 from roost.platform.tuning_jobs import Trial, TuningJobRecord, TuningJobs, trial_name
 from roost.platform.tuning_search import FinishedTrial, Search, parse_ranges
 
 log = logging.getLogger("roost.tuning")
-_PAGE = 1000
 
 
-@dataclass
-class _Curve:
-    """A trial's objective by epoch, read from its log stream so far."""
-
-    after_id: int | None = None
-    values: dict[int, float] = field(default_factory=dict)
-
-    def read(self, store: Store, job_name: str) -> dict[int, float]:
-        streams = [row["name"] for row in store.streams(prefix=f"{job_name}/")]
-        while streams:
-            events = store.events(streams, after_id=self.after_id, limit=_PAGE)
-            for epoch in accuracy_by_epoch([event.message for event in events]):
-                if epoch.validation is not None:
-                    self.values[epoch.epoch] = epoch.validation
-            if events:
-                self.after_id = events[-1].id
-            if len(events) < _PAGE:
-                break
-        return self.values
+def objective_curve(metrics: Metrics, job: str, metric: str) -> dict[int, float]:
+    """A trial's objective by epoch, from its CloudWatch metrics: each value and its epoch number come from
+    one log line, so they share a timestamp."""
+    values = metrics.points(Metric.of(NAMESPACE, metric, {DIMENSION: job}), 0, math.inf)
+    epochs = dict(metrics.points(Metric.of(NAMESPACE, f"{metric}:epoch", {DIMENSION: job}), 0, math.inf))
+    return {int(epochs[at]): value for at, value in values if at in epochs}
 
 
 def _ended(trial: Trial, metric: str, curve: dict[int, float]) -> FinishedTrial:
@@ -63,7 +49,6 @@ class TuningDriver:
     def __init__(self, tuning: TuningJobs, poll_s: float = 0.5) -> None:
         self.tuning, self.poll_s = tuning, poll_s
         self._searches: dict[str, Search] = {}
-        self._curves: dict[str, _Curve] = {}
         self._wakeup = threading.Event()
         self._closing = threading.Event()
         self._thread: threading.Thread | None = None
@@ -96,8 +81,8 @@ class TuningDriver:
             self._wakeup.wait(self.poll_s)
             self._wakeup.clear()
 
-    def _curve(self, trial: str) -> dict[int, float]:
-        return self._curves.setdefault(trial, _Curve()).read(self.tuning.store, trial)
+    def _curve(self, trial: Trial, metric: str) -> dict[int, float]:
+        return objective_curve(self.tuning.training_jobs.metrics, trial.name, metric)
 
     def _load(self, record: TuningJobRecord) -> Search:
         search = Search(record.config, parse_ranges(record.config["ParameterRanges"]))
@@ -108,11 +93,10 @@ class TuningDriver:
         for parent in parents:
             for trial in self.tuning.trials(parent["HyperParameterTuningJobName"]):
                 if trial.job is not None and trial.job.finished:
-                    search.learn(_ended(trial, metric, _Curve().read(self.tuning.store, trial.name)))
+                    search.learn(_ended(trial, metric, self._curve(trial, metric)))
         for trial in self.tuning.trials(record.name):
             if trial.job is not None and trial.job.finished:
-                search.learn(_ended(trial, metric, self._curve(trial.name)))
-                self._curves.pop(trial.name, None)
+                search.learn(_ended(trial, metric, self._curve(trial, metric)))
             else:
                 search.resume(trial.name, trial.params)
         self._searches[record.name] = search
@@ -129,10 +113,9 @@ class TuningDriver:
                 return
             if trial.job is None or not search.is_live(trial.name):
                 continue
-            curve = self._curve(trial.name)
+            curve = self._curve(trial, metric)
             if trial.job.finished:
                 search.finish(trial.name, _ended(trial, metric, curve))
-                self._curves.pop(trial.name, None)
             elif (
                 search.should_stop(trial.name, curve)
                 and trial.job.status == JobStatus.IN_PROGRESS

@@ -15,7 +15,7 @@ def jobs(tmp_path: Path, data_root: Path, fake_algorithm):
         tmp_path / "state", Storage(data_root, confined=True), command=fake_algorithm, stop_grace_s=1.0
     )
     yield opened
-    opened.runner.close(timeout=10)
+    opened.queue.close(timeout=10)
 
 
 def wait_for(jobs: TrainingJobs, name: str, *, until=lambda r: r.finished, timeout: float = 30) -> JobRecord:
@@ -29,7 +29,7 @@ def wait_for(jobs: TrainingJobs, name: str, *, until=lambda r: r.finished, timeo
 
 
 def test_a_job_completes_with_a_flat_model_metrics_and_its_log(jobs, make_request, data_root: Path):
-    jobs.runner.start()
+    jobs.queue.start()
     jobs.create(make_request("birds-1"))
     record = wait_for(jobs, "birds-1")
     assert record.status == "Completed", record.failure_reason
@@ -67,7 +67,7 @@ def test_a_job_completes_with_a_flat_model_metrics_and_its_log(jobs, make_reques
 
 
 def test_a_failing_algorithm_gives_its_failure_reason(jobs, make_request):
-    jobs.runner.start()
+    jobs.queue.start()
     jobs.create(make_request("birds-2", Environment={"FAKE_MODE": "fail"}))
     record = wait_for(jobs, "birds-2")
     assert (record.status, record.secondary_status) == ("Failed", "Failed")
@@ -78,7 +78,7 @@ def test_a_failing_algorithm_gives_its_failure_reason(jobs, make_request):
 
 
 def test_stop_sends_sigterm_and_keeps_the_model_so_far(jobs, make_request):
-    jobs.runner.start()
+    jobs.queue.start()
     request = make_request("birds-3", Environment={"FAKE_MODE": "slow"})
     request["HyperParameters"]["epochs"] = "200"
     jobs.create(request)
@@ -91,7 +91,7 @@ def test_stop_sends_sigterm_and_keeps_the_model_so_far(jobs, make_request):
 
 
 def test_a_process_that_ignores_sigterm_is_killed_after_the_grace_period(jobs, make_request):
-    jobs.runner.start()
+    jobs.queue.start()
     request = make_request("birds-4", Environment={"FAKE_MODE": "ignore-term"})
     request["HyperParameters"]["epochs"] = "200"
     jobs.create(request)
@@ -104,7 +104,7 @@ def test_a_process_that_ignores_sigterm_is_killed_after_the_grace_period(jobs, m
 
 
 def test_max_runtime_stops_the_job(jobs, make_request):
-    jobs.runner.start()
+    jobs.queue.start()
     request = make_request(
         "birds-5", Environment={"FAKE_MODE": "slow"}, StoppingCondition={"MaxRuntimeInSeconds": 1}
     )
@@ -115,7 +115,7 @@ def test_max_runtime_stops_the_job(jobs, make_request):
 
 
 def test_jobs_queue_one_at_a_time_and_a_queued_job_stops_at_once(jobs, make_request):
-    jobs.runner.start()
+    jobs.queue.start()
     first = make_request("birds-6", Environment={"FAKE_MODE": "slow"})
     first["HyperParameters"]["epochs"] = "200"
     jobs.create(first)
@@ -135,10 +135,10 @@ def test_recovery_fails_jobs_whose_process_was_lost_and_keeps_queued_ones(jobs, 
     jobs.store.transition(
         "birds-9", status="InProgress", secondary="Training", message="", at=time.time(), pid=999_999_999
     )
-    jobs.runner.recover()
+    jobs.queue.recover()
     lost = jobs.describe("birds-9")
     assert lost.status == "Failed"
     assert "the roost server stopped while this job was in progress (Training)" in lost.failure_reason
     assert jobs.describe("birds-10").secondary_status == "Starting"
-    jobs.runner.start()
+    jobs.queue.start()
     assert wait_for(jobs, "birds-10").status == "Completed"
