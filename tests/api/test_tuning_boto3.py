@@ -19,6 +19,7 @@ def _ended(sagemaker, name: str) -> dict:
 def tuned(server):
     sagemaker = server.client("sagemaker")
     request = tuning_request("boto3-tuning", strategy="Random", max_jobs=3, max_parallel=2)
+    request["Tags"] = [{"Key": "project", "Value": "birds"}]
     arn = sagemaker.create_hyper_parameter_tuning_job(**request)["HyperParameterTuningJobArn"]
     assert arn == "arn:aws:sagemaker:us-east-1:123456789012:hyper-parameter-tuning-job/boto3-tuning"
     return _ended(sagemaker, "boto3-tuning")
@@ -64,6 +65,13 @@ def test_trials_list_sorted_by_objective_and_in_pages(tuned, server):
     assert [len(p["TrainingJobSummaries"]) for p in pages] == [2, 1]
     names = [s["TrainingJobName"] for p in pages for s in p["TrainingJobSummaries"]]
     assert names == sorted(s["TrainingJobName"] for s in listed)
+
+
+def test_the_tuning_jobs_tags_are_its_trials_tags(tuned, server):
+    sagemaker = server.client("sagemaker")
+    tags = [{"Key": "project", "Value": "birds"}]
+    assert sagemaker.list_tags(ResourceArn=tuned["HyperParameterTuningJobArn"])["Tags"] == tags
+    assert sagemaker.list_tags(ResourceArn=tuned["BestTrainingJob"]["TrainingJobArn"])["Tags"] == tags
 
 
 def test_list_tuning_jobs(tuned, server):

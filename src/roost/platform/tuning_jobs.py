@@ -18,6 +18,7 @@ from typing import Any
 from roost.platform.errors import InvalidRequest, JobExists, JobNotFound
 from roost.platform.lifecycle import JOB, JobStatus
 from roost.platform.store import JobRecord
+from roost.platform.tags import MAX_TAGS, parse_tags
 from roost.platform.training_jobs import TrainingJobs, job_arn
 from roost.platform.tuning_request import TuningPlan, parse_tuning_request, trial_request
 from roost.platform.tuning_search import parse_ranges
@@ -120,12 +121,18 @@ class TuningJobs:
         self.training_jobs = training_jobs
         self.store = training_jobs.store
         self.store.ensure_schema(_SCHEMA)
+        self.tags = training_jobs.tags
+        self.tags.register("hyper-parameter-tuning-job", self._exists)
         self.wake = lambda: None  # the driver replaces this, to start new work at once
+
+    def _exists(self, arn: str) -> bool:
+        return bool(self.store.read("SELECT 1 FROM tuning_jobs WHERE arn = ?", (arn,)))
 
     # -- operations --------------------------------------------------------------------------------------
 
     def create(self, raw: Any, *, region: str) -> TuningJobRecord:
         plan = parse_tuning_request(raw)
+        tags = parse_tags(raw.get("Tags", []))  # checked before the job exists: a bad tag stores nothing
         for parent in (plan.warm_start or {}).get("ParentHyperParameterTuningJobs", []):
             found = self.describe(parent["HyperParameterTuningJobName"])
             if found.status in _ACTIVE:
@@ -167,6 +174,8 @@ class TuningJobs:
                 "Hyperparameter tuning job names must be unique within an AWS account and region, and a "
                 f"hyperparameter tuning job with this name already exists ({self.describe(plan.name).arn})"
             ) from None
+        if tags:
+            self.tags.add(record.arn, tags)
         self.wake()
         return record
 
@@ -247,10 +256,12 @@ class TuningJobs:
         return Trial(name, tuning_job, number, params, tuned, early_stopped=False, creation_time=now)
 
     def start_trial(self, record: TuningJobRecord, trial: Trial) -> JobRecord:
-        """Create the trial's training job, through the platform's own CreateTrainingJob."""
-        definition = record.request["TrainingJobDefinition"]
+        """Create the trial's training job, through the platform's own CreateTrainingJob; it carries the
+        tuning job's tags, as SageMaker's trials do."""
+        request = trial_request(record.request["TrainingJobDefinition"], trial.name, trial.tuned)
+        tags = self.tags.list(record.arn, limit=MAX_TAGS)
         return self.training_jobs.create(
-            trial_request(definition, trial.name, trial.tuned), region=record.region
+            {**request, **({"Tags": tags} if tags else {})}, region=record.region
         )
 
     def mark_early_stopped(self, trial: str) -> None:
