@@ -185,3 +185,18 @@ def test_a_definition_that_cannot_train_is_refused_before_any_trial(open_platfor
     with pytest.raises(InvalidRequest, match="'num_classes' is a required property"):
         platform.tuning_jobs.create(request, region="us-east-1")
     assert platform.tuning_jobs.all() == []
+
+
+def test_a_tuning_job_whose_trials_all_fail_fails_with_a_reason(open_platform):
+    platform = open_platform()
+    platform.tuning_jobs.create(
+        tuning_request(max_jobs=2, environment={"FAKE_MODE": "fail"}), region="us-east-1"
+    )
+    record = wait_for(platform, "birds-tuning")
+    assert record.status == "Failed"
+    assert "No training job of this tuning job ended with an objective metric" in (
+        record.failure_reason or ""
+    )
+    found = _summaries(platform, record)
+    assert [s["ObjectiveStatus"] for s in found] == ["Failed", "Failed"]
+    assert "mini_batch_size" in found[0]["FailureReason"]
