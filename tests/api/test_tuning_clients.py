@@ -75,6 +75,9 @@ def test_the_sdks_tuner_fits_and_finds_the_best_trial(server, monkeypatch):
         "FinalObjectiveValue",
     }
     assert frame.sort_values("FinalObjectiveValue").iloc[-1]["TrainingJobName"] == best
+    assert tuner.best_estimator().model_data == f"s3://birds/sdk-tuning/{best}/output/model.tar.gz"
+    attached = HyperparameterTuner.attach("sdk-tuning", sagemaker_session=session)
+    assert attached.best_training_job() == best
     # The static hyperparameters the SDK sent, less the tuned one, went to every trial.
     trial = server.client("sagemaker").describe_training_job(TrainingJobName=best)
     assert trial["HyperParameters"]["num_classes"] == "2"

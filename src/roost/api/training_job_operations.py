@@ -60,6 +60,19 @@ def _training_seconds(record: JobRecord) -> int | None:
     return max(1, round(record.training_end_time - record.training_start_time))
 
 
+def as_described(request: dict[str, Any]) -> dict[str, Any]:
+    """A training request's AlgorithmSpecification and OutputDataConfig as SageMaker describes them: with the
+    built-in algorithm's metric regexes, and an empty key for an unencrypted output (Estimator.attach,
+    HyperparameterTuner.attach and TrainingJobAnalytics read both)."""
+    return {
+        "AlgorithmSpecification": {
+            "MetricDefinitions": metric_definitions(),
+            **request["AlgorithmSpecification"],
+        },
+        "OutputDataConfig": {"KmsKeyId": "", **request["OutputDataConfig"]},
+    }
+
+
 def describe_response(record: JobRecord) -> dict[str, Any]:
     """DescribeTrainingJob's members: the request as stored, then the job's state."""
     wanted = set(members("DescribeTrainingJobResponse"))
@@ -73,13 +86,7 @@ def describe_response(record: JobRecord) -> dict[str, Any]:
         LastModifiedTime=record.last_modified_time,
         SecondaryStatusTransitions=record.transitions,
         FinalMetricDataList=record.final_metrics,
-        # The built-in algorithm's metric regexes, and an empty key as SageMaker shows an unencrypted
-        # output: Estimator.attach and TrainingJobAnalytics read both.
-        AlgorithmSpecification={
-            "MetricDefinitions": metric_definitions(),
-            **record.request["AlgorithmSpecification"],
-        },
-        OutputDataConfig={"KmsKeyId": "", **record.request["OutputDataConfig"]},
+        **as_described(record.request),
     )
     for flag in (
         "EnableNetworkIsolation",

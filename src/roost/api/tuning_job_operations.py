@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from roost.api.training_job_operations import _decode_token, _encode_token, _Input, _parse
+from roost.api.training_job_operations import _decode_token, _encode_token, _Input, _parse, as_described
 from roost.platform.services import Platform
 from roost.platform.tuning_jobs import TuningJobRecord
 from roost.platform.tuning_request import TUNING_JOB_NAME_PATTERN
@@ -81,8 +81,10 @@ def describe_tuning_job(platform: Platform, payload: dict[str, Any], region: str
     record = platform.tuning_jobs.describe(_parse(NameInput, payload).HyperParameterTuningJobName)
     found, counters = _counters(platform, record)
     ended = record.end_time or time.time()
+    definition = record.request["TrainingJobDefinition"]
     response: dict[str, Any] = {
         **record.request,
+        "TrainingJobDefinition": {**definition, **as_described(definition)},
         "HyperParameterTuningJobArn": record.arn,
         "HyperParameterTuningJobStatus": record.status,
         "CreationTime": record.creation_time,

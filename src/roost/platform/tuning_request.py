@@ -151,16 +151,19 @@ class TuningPlan:
 def trial_request(definition: Mapping[str, Any], name: str, tuned: Mapping[str, str]) -> dict[str, Any]:
     """The CreateTrainingJob request of one trial: the definition, its static and its tuned values."""
     request = {k: v for k, v in definition.items() if k not in _TUNING_ONLY}
-    tuning_resources = definition.get("HyperParameterTuningResourceConfig")
-    if "ResourceConfig" not in definition and tuning_resources:
-        # The SDK sends the instances this way: a trial runs on the first of them.
-        first = (
-            tuning_resources if "InstanceType" in tuning_resources else tuning_resources["InstanceConfigs"][0]
-        )
-        request["ResourceConfig"] = {k: first[k] for k in _INSTANCE if k in first}
     request["TrainingJobName"] = name
     request["HyperParameters"] = {**definition["StaticHyperParameters"], **tuned}
     return request
+
+
+def _with_resources(definition: dict[str, Any]) -> dict[str, Any]:
+    """The definition with a ResourceConfig, taken from HyperParameterTuningResourceConfig (as the SDK sends
+    the instances) when it has none: trials run on it, and the SDK's `attach` reads it back."""
+    tuning_resources = definition.get("HyperParameterTuningResourceConfig")
+    if "ResourceConfig" in definition or not tuning_resources:
+        return definition
+    first = tuning_resources if "InstanceType" in tuning_resources else tuning_resources["InstanceConfigs"][0]
+    return {**definition, "ResourceConfig": {k: first[k] for k in _INSTANCE if k in first}}
 
 
 def _objective(config: TuningConfigSpec, definition: DefinitionSpec) -> ObjectiveSpec:
@@ -282,7 +285,7 @@ def parse_tuning_request(raw: Any) -> TuningPlan:
         "HyperParameterTuningJobObjective": _dump(objective),
         "ParameterRanges": _dump(range_spec),
     }
-    stored_definition = {**_dump(definition), "StaticHyperParameters": static}
+    stored_definition = {**_with_resources(_dump(definition)), "StaticHyperParameters": static}
     warm_start = _dump(request.WarmStartConfig) if request.WarmStartConfig else None
     return TuningPlan(
         request.HyperParameterTuningJobName,
