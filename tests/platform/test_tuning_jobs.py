@@ -11,7 +11,7 @@ from roost.platform.errors import InvalidRequest, JobExists, JobNotFound
 from roost.platform.services import Platform
 from roost.platform.storage import Storage
 from roost.platform.tuning_jobs import TuningJobRecord
-from roost.platform.tuning_results import best, status_counters, summaries
+from roost.platform.tuning_results import best, not_improving, status_counters, summaries
 from workshop import tuning_request
 
 # Learning rates far from the fake algorithm's best (0.05): validation accuracy ~0.4 at the end, less before.
@@ -200,3 +200,24 @@ def test_a_tuning_job_whose_trials_all_fail_fails_with_a_reason(open_platform):
     found = _summaries(platform, record)
     assert [s["ObjectiveStatus"] for s in found] == ["Failed", "Failed"]
     assert "mini_batch_size" in found[0]["FailureReason"]
+
+
+def test_a_reached_target_objective_starts_no_more_trials(open_platform):
+    platform = open_platform()
+    target = {"TargetObjectiveMetricValue": 0.01}  # any trial reaches it
+    request = tuning_request(max_jobs=3, TuningJobCompletionCriteria=target)
+    platform.tuning_jobs.create(request, region="us-east-1")
+    record = wait_for(platform, "birds-tuning")
+    assert record.status == "Completed"
+    assert len(_summaries(platform, record)) == 1
+
+
+def test_trials_not_improving_are_counted_since_the_best():
+    def trial(value):
+        metric = {"MetricName": "validation:accuracy", "Value": value}
+        return {"ObjectiveStatus": "Succeeded", "FinalHyperParameterTuningJobObjectiveMetric": metric}
+
+    found = [trial(0.5), trial(0.7), {"ObjectiveStatus": "Failed"}, trial(0.6), trial(0.7)]
+    assert not_improving(found, maximize=True) == 2
+    assert not_improving(found, maximize=False) == 3
+    assert not_improving([], maximize=True) == 0

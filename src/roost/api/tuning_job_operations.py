@@ -16,6 +16,7 @@ from roost.platform.tuning_jobs import TuningJobRecord
 from roost.platform.tuning_request import TUNING_JOB_NAME_PATTERN
 from roost.platform.tuning_results import (
     best,
+    not_improving,
     objective_counters,
     objective_value,
     overall_best,
@@ -91,6 +92,9 @@ def describe_tuning_job(platform: Platform, payload: dict[str, Any], region: str
         "LastModifiedTime": record.last_modified_time,
         **counters,
         "ConsumedResources": {"RuntimeInSeconds": round(ended - record.creation_time)},
+        "TuningJobCompletionDetails": {
+            "NumberOfTrainingJobsObjectiveNotImproving": not_improving(found, record.maximize)
+        },
     }
     own_best = best(found, record.maximize)
     optional = {

@@ -21,6 +21,7 @@ from roost.platform.lifecycle import JobStatus
 from roost.platform.metrics import Metric, Metrics
 from roost.platform.training_metrics import DIMENSION, NAMESPACE
 from roost.platform.tuning_jobs import Trial, TuningJobRecord, TuningJobs, trial_name
+from roost.platform.tuning_results import criteria_met, summaries
 from roost.platform.tuning_search import FinishedTrial, Search, parse_ranges
 
 log = logging.getLogger("roost.tuning")
@@ -136,7 +137,8 @@ class TuningDriver:
             self.tuning.move(record.name, JobStatus.STOPPING)
             return
         started = len(trials)
-        while len(running) < record.max_parallel and started < record.max_jobs:
+        enough = criteria_met(record, summaries(self.tuning, record))
+        while not enough and len(running) < record.max_parallel and started < record.max_jobs:
             started += 1
             name = trial_name(record.name, started)
             params = search.propose(name)
@@ -144,7 +146,7 @@ class TuningDriver:
             if not self._create_job(record, trial):
                 return
             running.append(trial)
-        if not running and started >= record.max_jobs:
+        if not running and (enough or started >= record.max_jobs):
             if any(t.objective_status(metric) == "Succeeded" for t in self.tuning.trials(record.name)):
                 self._end(record, JobStatus.COMPLETED)
             else:

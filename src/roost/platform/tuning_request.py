@@ -83,6 +83,15 @@ class StrategyConfigSpec(_Shape):
     HyperbandStrategyConfig: HyperbandSpec | None = None
 
 
+class NotImprovingSpec(_Shape):
+    MaxNumberOfTrainingJobsNotImproving: Annotated[int, Field(ge=3)] | None = None
+
+
+class CompletionSpec(_Shape):
+    TargetObjectiveMetricValue: float | None = None
+    BestObjectiveNotImproving: NotImprovingSpec | None = None
+
+
 class TuningConfigSpec(_Shape):
     Strategy: Literal["Bayesian", "Random", "Hyperband", "Grid"]
     StrategyConfig: StrategyConfigSpec | None = None
@@ -91,6 +100,7 @@ class TuningConfigSpec(_Shape):
     ParameterRanges: ParameterRangesSpec | None = None
     TrainingJobEarlyStoppingType: Literal["Off", "Auto"] = "Off"
     RandomSeed: Annotated[int, Field(ge=0)] | None = None
+    TuningJobCompletionCriteria: CompletionSpec | None = None
 
 
 class DefinitionSpec(_Shape):

@@ -79,6 +79,28 @@ def objective_counters(found: list[dict[str, Any]]) -> dict[str, int]:
     return {name: statuses.count(name) for name in ("Succeeded", "Pending", "Failed")}
 
 
+def not_improving(found: list[dict[str, Any]], maximize: bool) -> int:
+    """How many trials with an objective have ended since the best one so far."""
+    values = [v for v in map(objective_value, found) if v is not None]
+    sign = 1 if maximize else -1
+    best_at = max(range(len(values)), key=lambda i: sign * values[i], default=-1)
+    return len(values) - 1 - best_at
+
+
+def criteria_met(record: TuningJobRecord, found: list[dict[str, Any]]) -> bool:
+    """Whether TuningJobCompletionCriteria says the tuning job has found enough: no more trials start."""
+    criteria = record.config.get("TuningJobCompletionCriteria") or {}
+    target = criteria.get("TargetObjectiveMetricValue")
+    winner = best(found, record.maximize)
+    if target is not None and winner is not None:
+        value = objective_value(winner)
+        assert value is not None
+        if (value >= target) if record.maximize else (value <= target):
+            return True
+    patience = (criteria.get("BestObjectiveNotImproving") or {}).get("MaxNumberOfTrainingJobsNotImproving")
+    return patience is not None and not_improving(found, record.maximize) >= patience
+
+
 def overall_best(
     tuning: TuningJobs, record: TuningJobRecord, own: dict[str, Any] | None
 ) -> dict[str, Any] | None:
