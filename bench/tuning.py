@@ -24,6 +24,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from roost.platform.services import Platform  # noqa: E402
 from roost.platform.storage import Storage  # noqa: E402
+from roost.platform.tuning_jobs import TuningJobRecord  # noqa: E402
 from roost.platform.tuning_results import best, summaries  # noqa: E402
 from workshop import tuning_request, workshop_request  # noqa: E402
 
@@ -55,10 +56,28 @@ def _local(request: dict, scratch: Path) -> dict:
     return request
 
 
-def _wait(read, done) -> object:
-    while not done(value := read()):
-        time.sleep(2)
-    return value
+def _trial_line(summary: dict) -> str:
+    values = summary["TunedHyperParameters"]
+    objective = summary.get("FinalHyperParameterTuningJobObjectiveMetric", {}).get("Value")
+    return (
+        f"  {summary['TrainingJobName']}: learning_rate {float(values['learning_rate']):.4f}  "
+        f"mini_batch_size {values['mini_batch_size']:>2}  {summary['TrainingJobStatus']:<9}  "
+        f"validation:accuracy {objective}"
+    )
+
+
+def _tune(platform: Platform, name: str) -> TuningJobRecord:
+    """Wait for the tuning job, printing each trial as it ends."""
+    printed: set[str] = set()
+    while True:
+        record = platform.tuning_jobs.describe(name)
+        for summary in summaries(platform.tuning_jobs, record):
+            if summary["ObjectiveStatus"] != "Pending" and summary["TrainingJobName"] not in printed:
+                print(_trial_line(summary), flush=True)
+                printed.add(summary["TrainingJobName"])
+        if record.status not in ("InProgress", "Stopping"):
+            return record
+        time.sleep(5)
 
 
 def main() -> None:
@@ -88,27 +107,15 @@ def main() -> None:
         )
         request["HyperParameterTuningJobConfig"]["RandomSeed"] = args.seed
         platform.tuning_jobs.create(request, region="us-east-1")
-        record = _wait(
-            lambda: platform.tuning_jobs.describe("birds8-tuning"), lambda r: r.status not in ("InProgress",)
-        )
-        tuned_s = time.time() - started
+        print(f"{os.cpu_count()} cores; {args.trials} trials x {args.epochs} epochs", flush=True)
+        record = _tune(platform, "birds8-tuning")
         found = summaries(platform.tuning_jobs, record)
-        print(
-            f"{os.cpu_count()} cores; {args.trials} trials x {args.epochs} epochs; "
-            f"{record.status} in {tuned_s:.0f} s"
-        )
-        for summary in found:
-            values = summary["TunedHyperParameters"]
-            objective = summary.get("FinalHyperParameterTuningJobObjectiveMetric", {}).get("Value")
-            print(
-                f"  {summary['TrainingJobName']}: learning_rate {float(values['learning_rate']):.4f}  "
-                f"mini_batch_size {values['mini_batch_size']:>2}  {summary['TrainingJobStatus']:<9}  "
-                f"validation:accuracy {objective}"
-            )
+        print(f"tuning job {record.status} in {time.time() - started:.0f} s", flush=True)
         fixed = _local(workshop_request("birds8-fixed", epochs=args.epochs), scratch)
         fixed["HyperParameters"] = {**RECIPE, **FIXED, "epochs": str(args.epochs)}
         platform.training_jobs.create(fixed, region="us-east-1")
-        job = _wait(lambda: platform.training_jobs.describe("birds8-fixed"), lambda r: r.finished)
+        while not (job := platform.training_jobs.describe("birds8-fixed")).finished:
+            time.sleep(5)
         recipe = next(
             (m["Value"] for m in job.final_metrics if m["MetricName"] == "validation:accuracy"), None
         )
