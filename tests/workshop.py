@@ -23,9 +23,17 @@ def channel(name: str, uri: str) -> dict[str, Any]:
 
 
 def workshop_request(
-    name: str = "birds13-07", *, bucket: str = "birds", epochs: int = 2, **overrides: Any
+    name: str = "birds13-07",
+    *,
+    bucket: str = "birds",
+    epochs: int = 2,
+    fake_mode: str | None = None,
+    **overrides: Any,
 ) -> dict:
-    """create_training_job's arguments for Lab 2, with a network and images small enough for tests."""
+    """create_training_job's arguments for Lab 2, with a network and images small enough for tests.
+
+    `fake_mode` picks the fake algorithm's behaviour (tests/platform/fake_algorithm.py), through a
+    hyperparameter that the real algorithm ignores (its name starts with `_`)."""
     request = {
         "TrainingJobName": name,
         "RoleArn": "arn:aws:iam::123456789012:role/service-role/AmazonSageMaker-ExecutionRole",
@@ -49,6 +57,8 @@ def workshop_request(
         },
         "StoppingCondition": {"MaxRuntimeInSeconds": 1800},
     }
+    if fake_mode is not None:
+        request["HyperParameters"]["_fake_mode"] = fake_mode
     request.update(overrides)
     return request
 
@@ -69,12 +79,12 @@ def tuning_request(
     max_parallel: int = 1,
     ranges: dict | None = None,
     epochs: int = 2,
-    environment: dict | None = None,
+    fake_mode: str | None = None,
     **config: Any,
 ) -> dict:
     """create_hyper_parameter_tuning_job's arguments: the workshop's job as the definition, tuned on
     validation:accuracy (by default over learning_rate, log scale)."""
-    job = workshop_request(epochs=epochs)
+    job = workshop_request(epochs=epochs, fake_mode=fake_mode)
     limits = {"MaxParallelTrainingJobs": max_parallel}
     if max_jobs is not None:
         limits["MaxNumberOfTrainingJobs"] = max_jobs
@@ -90,8 +100,6 @@ def tuning_request(
         )
     }
     definition["StaticHyperParameters"] = job["HyperParameters"]
-    if environment:
-        definition["Environment"] = environment
     return {
         "HyperParameterTuningJobName": name,
         "HyperParameterTuningJobConfig": {

@@ -86,7 +86,7 @@ def test_list_tuning_jobs(tuned, server):
 
 def test_stop_ends_the_tuning_job_stopped(server):
     sagemaker = server.client("sagemaker")
-    request = tuning_request("boto3-stop", max_jobs=2, epochs=500, environment={"FAKE_MODE": "slow"})
+    request = tuning_request("boto3-stop", max_jobs=2, epochs=500, fake_mode="slow")
     sagemaker.create_hyper_parameter_tuning_job(**request)
     sagemaker.stop_hyper_parameter_tuning_job(HyperParameterTuningJobName="boto3-stop")
     assert _ended(sagemaker, "boto3-stop")["HyperParameterTuningJobStatus"] == "Stopped"

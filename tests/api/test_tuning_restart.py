@@ -9,7 +9,7 @@ def test_a_tuning_job_finishes_after_its_server_was_killed(tmp_path, data_root):
     state = tmp_path / "state"
     first = fake_server(state, data_root)
     sagemaker = first.client("sagemaker")
-    request = tuning_request("killed", max_jobs=2, epochs=8, environment={"FAKE_MODE": "slow"})
+    request = tuning_request("killed", max_jobs=2, epochs=8, fake_mode="slow")
     sagemaker.create_hyper_parameter_tuning_job(**request)
 
     def training() -> bool:

@@ -1,5 +1,6 @@
 """A stand-in for `roost algorithm train --ml-dir DIR`, for fast platform tests: SageMaker-format log lines,
-a model directory, and the failure modes the platform must handle, chosen by the job's Environment."""
+a model directory, and the failure modes the platform must handle, chosen by the `_fake_mode`
+hyperparameter (a job's own) or else FAKE_MODE in the server's environment (every job of a process)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ import time
 from pathlib import Path
 
 ml = Path(sys.argv[-1])
-mode = os.environ.get("FAKE_MODE", "ok")
 hyperparameters = json.loads((ml / "input/config/hyperparameters.json").read_text())
+mode = hyperparameters.get("_fake_mode", os.environ.get("FAKE_MODE", "ok"))
 epochs = int(hyperparameters.get("epochs", "2"))
 stopped = False
 
@@ -48,6 +49,11 @@ if mode == "fail":
     sys.exit(1)
 if mode == "ignore-term":
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+if mode == "no-weights":  # the symbol only, then wait to be stopped
+    (ml / "model" / "image-classification-symbol.json").write_text("{}")
+    while not stopped:
+        time.sleep(0.05)
+    sys.exit(0)
 for epoch in range(epochs):
     log(f"Epoch[{epoch}] Batch [20]\tSpeed: 191.406 samples/sec\taccuracy=0.976190")
     log(f"Epoch[{epoch}] Train-accuracy={0.5 + epoch / 100:.6f}")
@@ -60,3 +66,6 @@ for epoch in range(epochs):
     if stopped:
         log("stopping at the next batch")
         sys.exit(0)
+if mode == "fail-late":  # a model was saved, then the algorithm failed
+    (ml / "output/failure").write_text("AlgorithmError: No space left on device")
+    sys.exit(1)

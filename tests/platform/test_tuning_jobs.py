@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from roost.platform.errors import InvalidRequest, JobExists, JobNotFound
+from roost.platform.errors import InvalidRequest, JobExists, ResourceNotFound
 from roost.platform.services import Platform
 from roost.platform.storage import Storage
 from roost.platform.tuning_jobs import TuningJobRecord
@@ -89,7 +89,7 @@ def test_trials_are_training_jobs_named_as_sagemaker_names_them(open_platform):
 
 def test_stopping_a_tuning_job_stops_its_trials(open_platform):
     platform = open_platform()
-    request = tuning_request(max_jobs=3, epochs=500, environment={"FAKE_MODE": "slow"})
+    request = tuning_request(max_jobs=3, epochs=500, fake_mode="slow")
     platform.tuning_jobs.create(request, region="us-east-1")
     wait_for(platform, "birds-tuning", until=lambda r: _summaries(platform, r))
     assert platform.tuning_jobs.stop("birds-tuning").status == "Stopping"
@@ -114,7 +114,7 @@ def test_early_stopping_stops_trials_behind_a_warm_start_parents(open_platform):
         max_jobs=2,
         ranges={"ContinuousParameterRanges": [POOR_RATES]},
         epochs=200,
-        environment={"FAKE_MODE": "slow"},
+        fake_mode="slow",
         TrainingJobEarlyStoppingType="Auto",
     )
     child["WarmStartConfig"] = {
@@ -135,7 +135,7 @@ def test_early_stopping_stops_trials_behind_a_warm_start_parents(open_platform):
 
 def test_a_tuning_job_continues_after_the_server_restarts(open_platform):
     first = open_platform()
-    request = tuning_request(max_jobs=3, epochs=8, environment={"FAKE_MODE": "slow"})
+    request = tuning_request(max_jobs=3, epochs=8, fake_mode="slow")
     first.tuning_jobs.create(request, region="us-east-1")
     wait_for(
         first, "birds-tuning", until=lambda r: any("TrainingStartTime" in s for s in _summaries(first, r))
@@ -151,9 +151,7 @@ def test_a_tuning_job_continues_after_the_server_restarts(open_platform):
 
 def test_names_are_unique_and_parents_must_exist_and_have_ended(open_platform):
     platform = open_platform()
-    platform.tuning_jobs.create(
-        tuning_request(epochs=500, environment={"FAKE_MODE": "slow"}), region="us-east-1"
-    )
+    platform.tuning_jobs.create(tuning_request(epochs=500, fake_mode="slow"), region="us-east-1")
     with pytest.raises(JobExists, match="a hyperparameter tuning job with this name already exists"):
         platform.tuning_jobs.create(tuning_request(), region="us-east-1")
     child = tuning_request("child")
@@ -161,7 +159,7 @@ def test_names_are_unique_and_parents_must_exist_and_have_ended(open_platform):
         "ParentHyperParameterTuningJobs": [{"HyperParameterTuningJobName": "nobody"}],
         "WarmStartType": "TransferLearning",
     }
-    with pytest.raises(JobNotFound, match="can't find a tuning job with name nobody"):
+    with pytest.raises(ResourceNotFound, match="can't find a tuning job with name nobody"):
         platform.tuning_jobs.create(child, region="us-east-1")
     child["WarmStartConfig"]["ParentHyperParameterTuningJobs"] = [
         {"HyperParameterTuningJobName": "birds-tuning"}
@@ -189,9 +187,7 @@ def test_a_definition_that_cannot_train_is_refused_before_any_trial(open_platfor
 
 def test_a_tuning_job_whose_trials_all_fail_fails_with_a_reason(open_platform):
     platform = open_platform()
-    platform.tuning_jobs.create(
-        tuning_request(max_jobs=2, environment={"FAKE_MODE": "fail"}), region="us-east-1"
-    )
+    platform.tuning_jobs.create(tuning_request(max_jobs=2, fake_mode="fail"), region="us-east-1")
     record = wait_for(platform, "birds-tuning")
     assert record.status == "Failed"
     assert "No training job of this tuning job ended with an objective metric" in (

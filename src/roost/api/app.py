@@ -18,6 +18,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -30,6 +31,8 @@ from roost.api import (
     training_job_operations,
     tuning_job_operations,
 )
+from roost.api.host_guard import HostGuard
+from roost.http_body import BodyTooLarge, read_body
 from roost.platform.errors import (
     InvalidLogParameter,
     InvalidMetricParameter,
@@ -39,6 +42,7 @@ from roost.platform.errors import (
     JobNotFound,
     LogResourceNotFound,
     MissingMetricParameter,
+    ResourceNotFound,
 )
 from roost.platform.services import Platform
 from roost.platform.training_jobs import DEFAULT_REGION
@@ -59,7 +63,8 @@ SERVICES: dict[str, dict[str, Operation]] = {
 ERROR_CODES: dict[type[Exception], str] = {
     InvalidRequest: "ValidationException",
     JobExists: "ResourceInUse",
-    JobNotFound: "ResourceNotFound",
+    JobNotFound: "ValidationException",
+    ResourceNotFound: "ResourceNotFound",
     LogResourceNotFound: "ResourceNotFoundException",
     InvalidLogParameter: "InvalidParameterException",
     InvalidMetricParameter: "InvalidParameterValue",
@@ -79,26 +84,20 @@ def _response(status: int, body: dict[str, Any]) -> Response:
     )
 
 
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def aws_error(status: int, code: str, message: str) -> Response:
     return _response(status, {"__type": code, "message": message})
 
 
-async def _body(request: Request) -> bytes | None:
-    """The request body, or None when it is over MAX_BODY_BYTES (read no further than that)."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        return None
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
+def create_app(
+    platform: Platform, *, run_jobs: bool = True, host_names: frozenset[str] = frozenset()
+) -> Starlette:
+    """The app over `platform`; with run_jobs, its lifespan starts the platform and finally closes it.
 
-
-def create_app(platform: Platform, *, run_jobs: bool = True) -> Starlette:
-    """The app over `platform`; with run_jobs, its lifespan starts the platform and finally closes it."""
+    It answers only requests for IP addresses, localhost and `host_names` (see `host_guard`)."""
 
     async def call(request: Request) -> Response:
         target = request.headers.get("x-amz-target", "")
@@ -106,14 +105,17 @@ def create_app(platform: Platform, *, run_jobs: bool = True) -> Starlette:
         operation = SERVICES.get(service, {}).get(name)
         if operation is None:
             return aws_error(400, "UnknownOperationException", f"Unknown operation '{target}'")
-        body = await _body(request)
-        if body is None:
+        try:
+            body = await read_body(request, MAX_BODY_BYTES)
+        except BodyTooLarge:
             return aws_error(
                 413, "RequestEntityTooLargeException", f"Request body is larger than {MAX_BODY_BYTES} bytes"
             )
         try:
-            payload = json.loads(body or b"{}")
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            payload = json.loads(body or b"{}", parse_constant=_refuse_constant)
+        except RecursionError:
+            return aws_error(400, "SerializationException", "The request body is nested too deeply")
+        except ValueError as error:  # not JSON, not UTF-8, an integer of thousands of digits, NaN
             return aws_error(400, "SerializationException", f"The request body is not valid JSON: {error}")
         if not isinstance(payload, dict):
             return aws_error(400, "SerializationException", "The request body must be a JSON object")
@@ -141,4 +143,4 @@ def create_app(platform: Platform, *, run_jobs: bool = True) -> Starlette:
         Route("/", console.job_list(platform.training_jobs), methods=["GET"]),
         Route("/jobs/{name}", console.job_page(platform.training_jobs), methods=["GET"]),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(HostGuard, names=host_names)])

@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from roost.platform.errors import JobNotFound
 from roost.platform.store import JobQuery, JobRecord
 from roost.platform.training_jobs import TrainingJobs
 from roost.platform.training_metrics import accuracy_by_epoch
@@ -69,7 +70,7 @@ def job_list(jobs: TrainingJobs) -> Endpoint:
     return endpoint
 
 
-def _job_html(record: JobRecord, lines: list[str]) -> str:
+def _job_html(record: JobRecord, accuracy_lines: list[str], shown: list[str], total: int) -> str:
     facts = [
         ("Status", f"<span class='{record.status}'>{record.status}</span> ({record.secondary_status})"),
         ("Failure reason", escape(record.failure_reason or "")),
@@ -80,14 +81,13 @@ def _job_html(record: JobRecord, lines: list[str]) -> str:
         ("Training ended", _time(record.training_end_time)),
     ]
     facts_html = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in facts if v)
-    epochs = accuracy_by_epoch(lines)
+    epochs = accuracy_by_epoch(accuracy_lines)
     accuracy_rows = "".join(
         f"<tr><td>{e.epoch}</td><td>{'' if e.train is None else f'{e.train:.6f}'}</td>"
         f"<td>{'' if e.validation is None else f'{e.validation:.6f}'}</td></tr>"
         for e in epochs
     )
-    shown = lines[-LOG_LINES_SHOWN:]
-    count = f"{len(lines)} lines" + (f"; the last {len(shown)} shown" if len(shown) < len(lines) else "")
+    count = f"{total} lines" + (f"; the last {len(shown)} shown" if len(shown) < total else "")
     return (
         f"<p><a href='/'>Training jobs</a></p><h1>{escape(record.name)}</h1><table>{facts_html}</table>"
         "<h2>Accuracy by epoch</h2><table><tr><th>Epoch</th><th>Train-accuracy</th>"
@@ -99,15 +99,20 @@ def _job_html(record: JobRecord, lines: list[str]) -> str:
 def job_page(jobs: TrainingJobs) -> Endpoint:
     async def endpoint(request: Request) -> Response:
         name = request.path_params["name"]
-        record = await run_in_threadpool(jobs.store.get, name)
-        if record is None:
+        try:
+            record = await run_in_threadpool(jobs.describe, name)
+        except JobNotFound:
             return HTMLResponse(f"<h1>No training job named {escape(name)}</h1>", status_code=404)
 
-        def read_lines() -> list[str]:
-            streams = [row["name"] for row in jobs.store.streams(f"{record.name}/")]
-            return [e.message for e in jobs.store.events(streams, limit=1_000_000)] if streams else []
+        def read_log() -> tuple[list[str], list[str], int]:
+            # Only the accuracy lines and the tail: a long job's whole log is never read for one page.
+            log_streams = jobs.log_streams
+            streams = [stream.name for stream in log_streams.streams(f"{record.name}/")]
+            accuracy = log_streams.events(streams, containing="-accuracy=", limit=-1)
+            tail = log_streams.tail(streams, LOG_LINES_SHOWN)
+            return [e.message for e in accuracy], [e.message for e in tail], log_streams.count(streams)
 
-        lines = await run_in_threadpool(read_lines)
-        return _page(record.name, _job_html(record, lines), not record.finished)
+        accuracy_lines, shown, total = await run_in_threadpool(read_log)
+        return _page(record.name, _job_html(record, accuracy_lines, shown, total), not record.finished)
 
     return endpoint

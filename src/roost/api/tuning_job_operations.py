@@ -6,14 +6,12 @@ Names and shapes are botocore's (`sagemaker/2017-07-24/service-2.json`); timesta
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from pydantic import Field
-
-from roost.api.training_job_operations import _decode_token, _encode_token, _Input, _parse, as_described
+from roost.api.training_job_operations import _decode_token, _encode_token, as_described
+from roost.platform.api_shapes import parse_input
 from roost.platform.services import Platform
 from roost.platform.tuning_jobs import TuningJobRecord
-from roost.platform.tuning_request import TUNING_JOB_NAME_PATTERN
 from roost.platform.tuning_results import (
     best,
     not_improving,
@@ -24,45 +22,17 @@ from roost.platform.tuning_results import (
     summaries,
 )
 
-TuningJobName = Annotated[str, Field(min_length=1, max_length=32, pattern=f"^{TUNING_JOB_NAME_PATTERN}$")]
-PageSize = Annotated[int, Field(ge=1, le=100)]
-Order = Literal["Ascending", "Descending"]
 
-
-class NameInput(_Input):
-    HyperParameterTuningJobName: TuningJobName
-
-
-class ListInput(_Input):
-    NextToken: Annotated[str, Field(max_length=8192)] | None = None
-    MaxResults: PageSize = 100
-    SortBy: Literal["Name", "Status", "CreationTime"] = "Name"
-    SortOrder: Order = "Ascending"
-    NameContains: Annotated[str, Field(max_length=63, pattern=r"^[a-zA-Z0-9\-]+$")] | None = None
-    CreationTimeAfter: float | None = None
-    CreationTimeBefore: float | None = None
-    LastModifiedTimeAfter: float | None = None
-    LastModifiedTimeBefore: float | None = None
-    StatusEquals: Literal["Completed", "InProgress", "Failed", "Stopped", "Stopping"] | None = None
-
-
-class ListTrialsInput(NameInput):
-    NextToken: Annotated[str, Field(max_length=8192)] | None = None
-    MaxResults: PageSize = 10
-    StatusEquals: Literal["InProgress", "Completed", "Failed", "Stopping", "Stopped"] | None = None
-    SortBy: Literal["Name", "CreationTime", "Status", "FinalObjectiveMetricValue"] = "Name"
-    SortOrder: Order = "Ascending"
-
-
-def _page(items: list[dict[str, Any]], key: str, given: Any) -> tuple[list[dict[str, Any]], str | None]:
-    """One page of `items` (sorted, each with a unique `key`), and the token of the next one."""
+def _page(items: list[dict[str, Any]], key: str, given: dict[str, Any], most: int) -> dict[str, Any]:
+    """`{"page": ...}`: one page of `items` (sorted, each with a unique `key`), and the next one's
+    `NextToken` when more follow."""
     start = 0
-    if given.NextToken:
-        _, after = _decode_token(given.NextToken)
+    if given.get("NextToken"):
+        _, after = _decode_token(given["NextToken"])
         start = next((i + 1 for i, item in enumerate(items) if item[key] == after), len(items))
-    page = items[start : start + given.MaxResults]
-    more = start + given.MaxResults < len(items)
-    return page, _encode_token(None, page[-1][key]) if more and page else None
+    page = items[start : start + most]
+    more = start + most < len(items) and page
+    return {"page": page, **({"NextToken": _encode_token(page[-1][key], page[-1][key])} if more else {})}
 
 
 def _counters(platform: Platform, record: TuningJobRecord) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -79,7 +49,8 @@ def create_tuning_job(platform: Platform, payload: dict[str, Any], region: str) 
 
 
 def describe_tuning_job(platform: Platform, payload: dict[str, Any], region: str) -> dict[str, Any]:
-    record = platform.tuning_jobs.describe(_parse(NameInput, payload).HyperParameterTuningJobName)
+    name = parse_input("DescribeHyperParameterTuningJob", payload)["HyperParameterTuningJobName"]
+    record = platform.tuning_jobs.describe(name)
     found, counters = _counters(platform, record)
     ended = record.end_time or time.time()
     definition = record.request["TrainingJobDefinition"]
@@ -111,20 +82,29 @@ def describe_tuning_job(platform: Platform, payload: dict[str, Any], region: str
     return response
 
 
+def _wanted(record: TuningJobRecord, given: dict[str, Any]) -> bool:
+    """Whether a tuning job passes ListHyperParameterTuningJobs' filters."""
+    contains = given.get("NameContains")
+    bounds = (
+        (record.creation_time, given.get("CreationTimeAfter"), given.get("CreationTimeBefore")),
+        (record.last_modified_time, given.get("LastModifiedTimeAfter"), given.get("LastModifiedTimeBefore")),
+    )
+    return (
+        (not contains or contains.lower() in record.name.lower())
+        and given.get("StatusEquals") in (None, record.status)
+        and all(
+            (after is None or at > after) and (before is None or at < before) for at, after, before in bounds
+        )
+    )
+
+
 def list_tuning_jobs(platform: Platform, payload: dict[str, Any], region: str) -> dict[str, Any]:
-    given = _parse(ListInput, payload)
-    records = [
-        r
-        for r in platform.tuning_jobs.all()
-        if (not given.NameContains or given.NameContains.lower() in r.name.lower())
-        and (given.StatusEquals is None or r.status == given.StatusEquals)
-        and (given.CreationTimeAfter is None or r.creation_time > given.CreationTimeAfter)
-        and (given.CreationTimeBefore is None or r.creation_time < given.CreationTimeBefore)
-        and (given.LastModifiedTimeAfter is None or r.last_modified_time > given.LastModifiedTimeAfter)
-        and (given.LastModifiedTimeBefore is None or r.last_modified_time < given.LastModifiedTimeBefore)
+    given = parse_input("ListHyperParameterTuningJobs", payload)
+    records = [r for r in platform.tuning_jobs.all() if _wanted(r, given)]
+    column = {"Name": "name", "Status": "status", "CreationTime": "creation_time"}[
+        given.get("SortBy") or "Name"
     ]
-    column = {"Name": "name", "Status": "status", "CreationTime": "creation_time"}[given.SortBy]
-    records.sort(key=lambda r: (getattr(r, column), r.name), reverse=given.SortOrder == "Descending")
+    records.sort(key=lambda r: (getattr(r, column), r.name), reverse=given.get("SortOrder") == "Descending")
     items = []
     for record in records:
         _, counters = _counters(platform, record)
@@ -141,23 +121,25 @@ def list_tuning_jobs(platform: Platform, payload: dict[str, Any], region: str) -
         if record.end_time is not None:
             item["HyperParameterTuningEndTime"] = record.end_time
         items.append(item)
-    page, token = _page(items, "HyperParameterTuningJobName", given)
-    return {"HyperParameterTuningJobSummaries": page, **({"NextToken": token} if token else {})}
+    paged = _page(items, "HyperParameterTuningJobName", given, given.get("MaxResults") or 100)
+    return {"HyperParameterTuningJobSummaries": paged.pop("page"), **paged}
 
 
 def stop_tuning_job(platform: Platform, payload: dict[str, Any], region: str) -> dict[str, Any]:
-    platform.tuning_jobs.stop(_parse(NameInput, payload).HyperParameterTuningJobName)
+    platform.tuning_jobs.stop(
+        parse_input("StopHyperParameterTuningJob", payload)["HyperParameterTuningJobName"]
+    )
     return {}
 
 
 def list_trials(platform: Platform, payload: dict[str, Any], region: str) -> dict[str, Any]:
-    given = _parse(ListTrialsInput, payload)
-    record = platform.tuning_jobs.describe(given.HyperParameterTuningJobName)
+    given = parse_input("ListTrainingJobsForHyperParameterTuningJob", payload)
+    record = platform.tuning_jobs.describe(given["HyperParameterTuningJobName"])
     found = summaries(platform.tuning_jobs, record)
-    if given.StatusEquals is not None:
-        found = [s for s in found if s["TrainingJobStatus"] == given.StatusEquals]
-    descending = given.SortOrder == "Descending"
-    if given.SortBy == "FinalObjectiveMetricValue":
+    if given.get("StatusEquals") is not None:
+        found = [s for s in found if s["TrainingJobStatus"] == given["StatusEquals"]]
+    descending, sort_by = given.get("SortOrder") == "Descending", given.get("SortBy") or "Name"
+    if sort_by == "FinalObjectiveMetricValue":
         # Trials without a value come last either way, as in SageMaker's console.
         scored = sorted(
             (s for s in found if objective_value(s) is not None),
@@ -167,9 +149,9 @@ def list_trials(platform: Platform, payload: dict[str, Any], region: str) -> dic
         found = scored + [s for s in found if objective_value(s) is None]
     else:
         member = {"Name": "TrainingJobName", "CreationTime": "CreationTime", "Status": "TrainingJobStatus"}
-        found.sort(key=lambda s: (s[member[given.SortBy]], s["TrainingJobName"]), reverse=descending)
-    page, token = _page(found, "TrainingJobName", given)
-    return {"TrainingJobSummaries": page, **({"NextToken": token} if token else {})}
+        found.sort(key=lambda s: (s[member[sort_by]], s["TrainingJobName"]), reverse=descending)
+    paged = _page(found, "TrainingJobName", given, given.get("MaxResults") or 10)
+    return {"TrainingJobSummaries": paged.pop("page"), **paged}
 
 
 OPERATIONS = {

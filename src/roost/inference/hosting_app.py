@@ -25,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from roost.http_body import BodyTooLarge, read_body
 from roost.inference.batching import BatchingWorker
 from roost.inference.predictor import Predictor
 from roost.inference.preprocess import ImageError, Preprocessor
@@ -72,7 +73,7 @@ def response_type(accept: str | None) -> str:
     )
 
 
-def _too_large(size: int | str) -> InvocationError:
+def _too_large(size: str) -> InvocationError:
     return InvocationError(
         413,
         f"ClientError: the request body is {size} bytes; an invocation takes at most {MAX_BODY_BYTES} (6 MB)",
@@ -80,23 +81,10 @@ def _too_large(size: int | str) -> InvocationError:
 
 
 async def _read_body(request: Request) -> bytes:
-    """The body, refused past MAX_BODY_BYTES without keeping more than that in memory."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > DRAIN_BYTES:
-        raise _too_large(declared)
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size <= MAX_BODY_BYTES:
-            chunks.append(chunk)
-        elif size > DRAIN_BYTES:
-            raise _too_large(f"over {size}")
-        else:
-            chunks.clear()
-    if size > MAX_BODY_BYTES:
-        raise _too_large(size)
-    return b"".join(chunks)
+    try:
+        return await read_body(request, MAX_BODY_BYTES, drain=DRAIN_BYTES)
+    except BodyTooLarge as error:
+        raise _too_large(error.size) from None
 
 
 def encode(probabilities: np.ndarray, media_type: str) -> bytes:

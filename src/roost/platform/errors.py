@@ -14,7 +14,11 @@ class JobExists(UserError):
 
 
 class JobNotFound(UserError):
-    """No training job of that name (SageMaker's `ResourceNotFound`)."""
+    """No training job of that name (SageMaker answers `ValidationException`, not `ResourceNotFound`)."""
+
+
+class ResourceNotFound(UserError):
+    """No resource of that name, where SageMaker answers `ResourceNotFound` (a hyperparameter tuning job)."""
 
 
 class LogResourceNotFound(UserError):

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from roost.platform.log_streams import LogStreams
 from roost.platform.metrics import Metrics
 from roost.platform.storage import Storage
 from roost.platform.tags import Tags
@@ -21,6 +22,7 @@ from roost.platform.tuning_jobs import TuningJobs
 @dataclass
 class Platform:
     training_jobs: TrainingJobs
+    log_streams: LogStreams
     tags: Tags
     metrics: Metrics
     tuning_jobs: TuningJobs
@@ -33,6 +35,7 @@ class Platform:
         tuning_jobs = TuningJobs(training_jobs)
         return cls(
             training_jobs=training_jobs,
+            log_streams=training_jobs.log_streams,
             tags=training_jobs.tags,
             metrics=training_jobs.metrics,
             tuning_jobs=tuning_jobs,

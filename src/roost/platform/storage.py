@@ -62,6 +62,8 @@ class Storage:
 
     def resolve(self, uri: str) -> Path | S3Object:
         """The local path (or S3 object) a URI names; InvalidRequest when it is malformed or escapes."""
+        if "\0" in unquote(uri):  # no file name holds one; the OS would refuse it deep inside a lookup
+            raise InvalidRequest(f"{uri!r} holds a NUL character: name a file or folder without one")
         parsed = urlparse(uri)
         if parsed.scheme == "s3":
             bucket, key = parsed.netloc, unquote(parsed.path).removeprefix("/")

@@ -19,6 +19,7 @@ from roost.platform.job_queue import JobQueue
 from roost.platform.job_transitions import JobTransitions
 from roost.platform.lifecycle import JobStatus, SecondaryStatus
 from roost.platform.local_executor import TRAINING_COMMAND, LocalExecutor
+from roost.platform.log_streams import LogStreams
 from roost.platform.metrics import Metrics
 from roost.platform.request import CreateTrainingJobRequest, parse_request
 from roost.platform.storage import Storage
@@ -37,11 +38,30 @@ def job_arn(name: str, role_arn: str, region: str, kind: str = "training-job") -
     return f"arn:aws:sagemaker:{region}:{account}:{kind}/{name.lower()}"
 
 
+def validate_request(raw: Mapping[str, Any], storage: Storage) -> CreateTrainingJobRequest:
+    """Everything CreateTrainingJob checks before it stores a job: shape, algorithm, data, output."""
+    request = parse_request(raw)
+    for channel in request.InputDataConfig:
+        assert channel.DataSource.S3DataSource is not None  # parse_request refuses channels without one
+        storage.channel_files(channel.DataSource.S3DataSource.S3Uri)
+    storage.check_output(request.OutputDataConfig.S3OutputPath)
+    return request
+
+
 class TrainingJobs:
     """Training jobs in a store, run from a queue, with channels and output in a storage, tagged in `tags`."""
 
-    def __init__(self, store: Store, storage: Storage, queue: JobQueue, tags: Tags, metrics: Metrics) -> None:
-        self.store, self.storage, self.queue, self.tags, self.metrics = store, storage, queue, tags, metrics
+    def __init__(
+        self,
+        store: Store,
+        storage: Storage,
+        log_streams: LogStreams,
+        queue: JobQueue,
+        tags: Tags,
+        metrics: Metrics,
+    ) -> None:
+        self.store, self.storage, self.log_streams, self.queue = store, storage, log_streams, queue
+        self.tags, self.metrics = tags, metrics
         self.transitions = JobTransitions(store)
         tags.register("training-job", self._exists)
 
@@ -57,27 +77,27 @@ class TrainingJobs:
         on_line: LineCallback | None = None,
     ) -> TrainingJobs:
         """The jobs kept under `state_dir` (roost.db, jobs/<name>/), not yet running anything."""
+        # Absolute: the algorithm gets its job directory as an argument *and* as its working directory.
+        state_dir = state_dir.resolve()
         store = Store(state_dir / "roost.db")
+        log_streams = LogStreams(store)
         metrics = Metrics(store)
         executor = LocalExecutor(command, stop_grace_s=stop_grace_s)
-        driver = TrainingJobDriver(store, storage, state_dir / "jobs", executor, metrics, on_line)
-        return cls(store, storage, JobQueue(driver, max_concurrent=max_concurrent), Tags(store), metrics)
+        driver = TrainingJobDriver(
+            store, storage, log_streams, state_dir / "jobs", executor, metrics, on_line
+        )
+        queue = JobQueue(driver, max_concurrent=max_concurrent)
+        return cls(store, storage, log_streams, queue, Tags(store), metrics)
 
     def _exists(self, arn: str) -> bool:
         return bool(self.store.read("SELECT 1 FROM jobs WHERE arn = ?", (arn,)))
 
     def validate(self, raw: Mapping[str, Any]) -> CreateTrainingJobRequest:
-        """Everything CreateTrainingJob checks before it stores a job: shape, algorithm, data, output."""
-        request = parse_request(raw)
-        for channel in request.InputDataConfig:
-            assert channel.DataSource.S3DataSource is not None  # parse_request refuses channels without one
-            self.storage.channel_files(channel.DataSource.S3DataSource.S3Uri)
-        self.storage.check_output(request.OutputDataConfig.S3OutputPath)
-        return request
+        return validate_request(raw, self.storage)
 
     def create(self, raw: Mapping[str, Any], *, region: str = DEFAULT_REGION) -> JobRecord:
         request = self.validate(raw)
-        tags = parse_tags(raw.get("Tags", []))  # checked before the job exists: a bad tag stores nothing
+        tags = parse_tags(raw.get("Tags") or [])  # checked before the job exists: a bad tag stores nothing
         now = time.time()
         resources = request.ResourceConfig
         record = JobRecord(
@@ -106,7 +126,7 @@ class TrainingJobs:
     def describe(self, name: str) -> JobRecord:
         record = self.store.get(name)
         if record is None:
-            raise JobNotFound(f"Requested resource not found: training job '{name}' does not exist")
+            raise JobNotFound("Requested resource not found.")  # SageMaker's words; the name was the caller's
         return record
 
     def list(self, query: JobQuery) -> list[JobRecord]:

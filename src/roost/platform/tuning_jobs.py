@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from roost.platform.errors import InvalidRequest, JobExists, JobNotFound
+from roost.platform.errors import InvalidRequest, JobExists, ResourceNotFound
 from roost.platform.lifecycle import JOB, JobStatus
 from roost.platform.store import JobRecord
 from roost.platform.tags import MAX_TAGS, parse_tags
@@ -187,7 +187,7 @@ class TuningJobs:
     def describe(self, name: str) -> TuningJobRecord:
         rows = self.store.read("SELECT * FROM tuning_jobs WHERE name = ?", (name,))
         if not rows:
-            raise JobNotFound(f"Amazon SageMaker can't find a tuning job with name {name}")
+            raise ResourceNotFound(f"Amazon SageMaker can't find a tuning job with name {name}")
         return _record(rows[0])
 
     def all(self) -> list[TuningJobRecord]:

@@ -19,6 +19,7 @@ from roost.algorithm.hyperparameters import (
     HyperparameterError,
     parse_hyperparameters,
 )
+from roost.platform.api_shapes import parse_input
 from roost.platform.errors import InvalidRequest
 from roost.platform.request import validation_message
 from roost.platform.training_metrics import TUNING_OBJECTIVE_METRICS
@@ -268,10 +269,9 @@ def parse_tuning_request(raw: Any) -> TuningPlan:
 
     Everything that needs no store or storage: the shape, the objective, the ranges against the algorithm's
     hyperparameters, the limits. The caller checks the parents and a trial's training request."""
-    if not isinstance(raw, Mapping):
-        raise InvalidRequest("The request body must be a JSON object")
+    given = parse_input("CreateHyperParameterTuningJob", raw)
     try:
-        request = CreateTuningJobRequest.model_validate(raw)
+        request = CreateTuningJobRequest.model_validate(given)
     except pydantic.ValidationError as failure:
         raise InvalidRequest(validation_message(failure)) from None
     definitions = request.TrainingJobDefinitions or []
