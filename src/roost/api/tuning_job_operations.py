@@ -10,6 +10,7 @@ from typing import Any
 
 from roost.api.training_job_operations import _decode_token, _encode_token, as_described
 from roost.platform.api_shapes import parse_input
+from roost.platform.service_model import members
 from roost.platform.services import Platform
 from roost.platform.tuning_jobs import TuningJobRecord
 from roost.platform.tuning_results import (
@@ -44,6 +45,17 @@ def _counters(platform: Platform, record: TuningJobRecord) -> tuple[list[dict[st
     return found, counters
 
 
+def _definition(stored: dict[str, Any]) -> dict[str, Any]:
+    """The training job definition as a trial's DescribeTrainingJob shows its request, in the members of
+    HyperParameterTrainingJobDefinition."""
+    described = {**stored, **as_described(stored)}
+    algorithm = set(members("HyperParameterAlgorithmSpecification"))
+    described["AlgorithmSpecification"] = {
+        k: v for k, v in described["AlgorithmSpecification"].items() if k in algorithm
+    }
+    return described
+
+
 def create_tuning_job(platform: Platform, payload: dict[str, Any], region: str) -> dict[str, Any]:
     return {"HyperParameterTuningJobArn": platform.tuning_jobs.create(payload, region=region).arn}
 
@@ -53,10 +65,9 @@ def describe_tuning_job(platform: Platform, payload: dict[str, Any], region: str
     record = platform.tuning_jobs.describe(name)
     found, counters = _counters(platform, record)
     ended = record.end_time or time.time()
-    definition = record.request["TrainingJobDefinition"]
     response: dict[str, Any] = {
         **record.request,
-        "TrainingJobDefinition": {**definition, **as_described(definition)},
+        "TrainingJobDefinition": _definition(record.request["TrainingJobDefinition"]),
         "HyperParameterTuningJobArn": record.arn,
         "HyperParameterTuningJobStatus": record.status,
         "CreationTime": record.creation_time,
