@@ -15,6 +15,8 @@ from pathlib import Path
 ml = Path(sys.argv[-1])
 hyperparameters = json.loads((ml / "input/config/hyperparameters.json").read_text())
 mode = hyperparameters.get("_fake_mode", os.environ.get("FAKE_MODE", "ok"))
+# Seconds between epochs, so that their metric points fall in different periods.
+epoch_seconds = float(hyperparameters.get("_fake_epoch_seconds", "0"))
 epochs = int(hyperparameters.get("epochs", "2"))
 stopped = False
 
@@ -63,6 +65,7 @@ for epoch in range(epochs):
     (ml / "model" / "image-classification-symbol.json").write_text("{}")
     if mode in ("slow", "ignore-term"):
         time.sleep(0.2)
+    time.sleep(epoch_seconds)
     if stopped:
         log("stopping at the next batch")
         sys.exit(0)

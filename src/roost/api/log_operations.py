@@ -114,7 +114,7 @@ def describe_log_groups(platform: Platform, payload: dict[str, Any], region: str
         LOG_GROUP.startswith(given.logGroupNamePrefix or "")
         and (given.logGroupNamePattern or "").lower() in LOG_GROUP.lower()
     )
-    if not streams or not wanted or _offset(given.nextToken) > 0:
+    if _offset(given.nextToken) > 0 or not streams or not wanted:
         return {"logGroups": []}
     arn = f"arn:aws:logs:{region}:{DEFAULT_ACCOUNT}:log-group:{LOG_GROUP}"
     group = {

@@ -39,3 +39,11 @@ class MissingMetricParameter(UserError):
 
 class InvalidMetricParameterCombination(UserError):
     """CloudWatch parameters that cannot go together (`InvalidParameterCombination`)."""
+
+
+class S3Error(UserError):
+    """An S3 error: its code (NoSuchKey, BadDigest, ...), HTTP status, message and what it is about."""
+
+    def __init__(self, status: int, code: str, message: str, resource: str = "") -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.resource = status, code, message, resource

@@ -12,6 +12,8 @@ from typing import Any
 
 from roost.platform.log_streams import LogStreams
 from roost.platform.metrics import Metrics
+from roost.platform.multipart_uploads import MultipartUploads
+from roost.platform.object_store import ObjectStore
 from roost.platform.storage import Storage
 from roost.platform.tags import Tags
 from roost.platform.training_jobs import TrainingJobs
@@ -25,6 +27,9 @@ class Platform:
     log_streams: LogStreams
     tags: Tags
     metrics: Metrics
+    # S3 on the data root; None when s3:// URIs go to an S3-compatible endpoint, which clients use directly.
+    objects: ObjectStore | None
+    uploads: MultipartUploads | None
     tuning_jobs: TuningJobs
     tuning_driver: TuningDriver
 
@@ -32,12 +37,16 @@ class Platform:
     def open(cls, state_dir: Path, storage: Storage, **queue_options: Any) -> Platform:
         """The platform kept under `state_dir` (roost.db, jobs/<name>/), not yet running anything."""
         training_jobs = TrainingJobs.open(state_dir, storage, **queue_options)
+        store = training_jobs.store
+        objects = ObjectStore(storage.data_root, store) if storage.local else None
         tuning_jobs = TuningJobs(training_jobs)
         return cls(
             training_jobs=training_jobs,
             log_streams=training_jobs.log_streams,
             tags=training_jobs.tags,
             metrics=training_jobs.metrics,
+            objects=objects,
+            uploads=MultipartUploads(objects, store, state_dir / "s3-uploads") if objects else None,
             tuning_jobs=tuning_jobs,
             tuning_driver=TuningDriver(tuning_jobs),
         )
