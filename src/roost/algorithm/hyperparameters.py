@@ -270,6 +270,20 @@ class Hyperparameters(BaseModel):
         return self.image_shape[2]
 
 
+# What automatic model tuning may tune (SageMaker's IC-tuning page), and the kind of range each takes.
+TUNABLE_HYPERPARAMETERS: dict[str, str] = {
+    "beta_1": "Continuous",
+    "beta_2": "Continuous",
+    "eps": "Continuous",
+    "gamma": "Continuous",
+    "learning_rate": "Continuous",
+    "mini_batch_size": "Integer",
+    "momentum": "Continuous",
+    "optimizer": "Categorical",
+    "weight_decay": "Continuous",
+}
+
+
 def _valid_values(name: str) -> str:
     for meta in Hyperparameters.model_fields[name].metadata:
         if isinstance(meta, Expects):

@@ -37,6 +37,7 @@ from roost.api import (
     tag_operations,
     training_job_operations,
     transform_job_operations,
+    tuning_job_operations,
 )
 from roost.api.host_guard import HostGuard
 from roost.api.runtime import Runtime
@@ -51,6 +52,7 @@ from roost.platform.errors import (
     JobNotFound,
     LogResourceNotFound,
     MissingMetricParameter,
+    ResourceNotFound,
     S3Error,
 )
 from roost.platform.services import Platform
@@ -67,6 +69,7 @@ SERVICES: dict[str, dict[str, Operation]] = {
         **model_operations.OPERATIONS,
         **endpoint_operations.OPERATIONS,
         **transform_job_operations.OPERATIONS,
+        **tuning_job_operations.OPERATIONS,
     },
     "Logs_20140328": {**log_operations.OPERATIONS},
     "GraniteServiceVersion20100801": {**metric_operations.OPERATIONS},  # CloudWatch
@@ -79,6 +82,7 @@ ERROR_CODES: dict[type[Exception], str] = {
     InvalidRequest: "ValidationException",
     JobExists: "ResourceInUse",
     JobNotFound: "ValidationException",
+    ResourceNotFound: "ResourceNotFound",
     LogResourceNotFound: "ResourceNotFoundException",
     InvalidLogParameter: "InvalidParameterException",
     InvalidMetricParameter: "InvalidParameterValue",

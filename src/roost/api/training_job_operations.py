@@ -20,19 +20,27 @@ from roost.platform.store import JobQuery, JobRecord
 from roost.platform.training_metrics import metric_definitions
 
 
+def as_described(request: dict[str, Any]) -> dict[str, Any]:
+    """A training request's AlgorithmSpecification and OutputDataConfig as SageMaker describes them: the
+    built-in algorithm's own metric regexes, whatever the request said, and an empty key as SageMaker shows
+    an unencrypted output (Estimator.attach, HyperparameterTuner.attach and TrainingJobAnalytics read
+    both)."""
+    return {
+        "AlgorithmSpecification": {
+            **request["AlgorithmSpecification"],
+            "MetricDefinitions": metric_definitions(),
+            "EnableSageMakerMetricsTimeSeries": False,
+        },
+        "OutputDataConfig": {"KmsKeyId": "", "CompressionType": "GZIP", **request["OutputDataConfig"]},
+    }
+
+
 def describe_response(record: JobRecord) -> dict[str, Any]:
     """DescribeTrainingJob's members, as SageMaker gives them for a built-in algorithm's job: the request as
     stored, what SageMaker adds to it, then the job's state."""
     wanted = set(members("DescribeTrainingJobResponse"))
     response: dict[str, Any] = {k: v for k, v in record.request.items() if k in wanted}
-    # The built-in algorithm's own metric regexes, whatever the request said, and an empty key as SageMaker
-    # shows an unencrypted output: Estimator.attach and TrainingJobAnalytics read both.
-    response["AlgorithmSpecification"] = {
-        **response["AlgorithmSpecification"],
-        "MetricDefinitions": metric_definitions(),
-        "EnableSageMakerMetricsTimeSeries": False,
-    }
-    response["OutputDataConfig"] = {"KmsKeyId": "", "CompressionType": "GZIP", **response["OutputDataConfig"]}
+    response.update(as_described(record.request))
     response.update(
         TrainingJobName=record.name,
         TrainingJobArn=record.arn,

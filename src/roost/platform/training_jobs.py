@@ -33,11 +33,11 @@ DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNT = "000000000000"
 
 
-def job_arn(name: str, role_arn: str, region: str) -> str:
+def job_arn(name: str, role_arn: str, region: str, kind: str = "training-job") -> str:
     # SageMaker lower-cases the name in the ARN and takes the account from the caller (here: the role's).
     found = re.search(r"::(\d{12}):", role_arn)
     account = found.group(1) if found else DEFAULT_ACCOUNT
-    return f"arn:aws:sagemaker:{region}:{account}:training-job/{name.lower()}"
+    return f"arn:aws:sagemaker:{region}:{account}:{kind}/{name.lower()}"
 
 
 def validate_request(raw: Mapping[str, Any], storage: Storage) -> CreateTrainingJobRequest:

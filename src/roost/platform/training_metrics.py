@@ -20,6 +20,8 @@ METRIC_DEFINITIONS: dict[str, re.Pattern[str]] = {
     "validation:accuracy:epoch": re.compile(r"Epoch\[([0-9]+)\] Validation-accuracy=[0-9\.]+"),
     "train:top_k_accuracy": re.compile(r"Epoch\[[0-9]+\] Train-top_k_accuracy_[0-9]+=([0-9\.]+)"),
 }
+# The metrics a tuning job may optimise: SageMaker documents validation:accuracy (Maximize) only.
+TUNING_OBJECTIVE_METRICS = ("validation:accuracy",)
 NAMESPACE = "/aws/sagemaker/TrainingJobs"
 DIMENSION = "TrainingJobName"
 # The last line the algorithm logs for an epoch's training pass (validation, if any, follows at once).
