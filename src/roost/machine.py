@@ -17,6 +17,11 @@ def available_cores() -> int:
     return os.cpu_count() or 1
 
 
+def memory_bytes() -> int:
+    """This machine's physical memory."""
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
 # glibc's mallopt() parameter numbers (malloc.h).
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_MAX = -4

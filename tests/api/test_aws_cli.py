@@ -35,8 +35,8 @@ def describe(server, name: str) -> dict:
     return json.loads(aws(server, "sagemaker", "describe-training-job", "--training-job-name", name).stdout)
 
 
-def create(server, name: str, epochs: int, *extra: str) -> None:
-    hyperparameters = workshop_request(epochs=epochs)["HyperParameters"]
+def create(server, name: str, epochs: int, *extra: str, fake_mode: str | None = None) -> None:
+    hyperparameters = workshop_request(epochs=epochs, fake_mode=fake_mode)["HyperParameters"]
     aws(
         server,
         "sagemaker",
@@ -124,7 +124,7 @@ def test_the_workshops_cli_session(server):
 
 @pytest.mark.skipif(not AWS.exists(), reason=f"needs the AWS CLI at {AWS} (pip install awscli)")
 def test_stop_from_the_cli(server):
-    create(server, "cli-stop", 500, "--environment", "FAKE_MODE=slow")
+    create(server, "cli-stop", 500, fake_mode="slow")
     wait_until(lambda: describe(server, "cli-stop")["SecondaryStatus"] == "Training", every=0.5)
     aws(server, "sagemaker", "stop-training-job", "--training-job-name", "cli-stop")
     wait_until(lambda: describe(server, "cli-stop")["TrainingJobStatus"] == "Stopped", every=0.5)

@@ -147,8 +147,13 @@ def test_list_filters_sorts_and_pages(finished_job, server):
         ),
         (
             lambda sm, logs: sm.describe_training_job(TrainingJobName="no-such-job"),
-            "ResourceNotFound",
-            "not found",
+            "ValidationException",
+            "Requested resource not found.",
+        ),
+        (
+            lambda sm, logs: sm.stop_training_job(TrainingJobName="no-such-job"),
+            "ValidationException",
+            "Requested resource not found.",
         ),
         (
             lambda sm, logs: sm.create_training_job(
@@ -229,9 +234,7 @@ def test_bad_calls_get_the_matching_aws_error(finished_job, server, call, code, 
 
 def test_stop_ends_a_running_job_stopped_with_its_model(server):
     sagemaker = server.client("sagemaker")
-    sagemaker.create_training_job(
-        **workshop_request("to-stop", epochs=500, Environment={"FAKE_MODE": "slow"})
-    )
+    sagemaker.create_training_job(**workshop_request("to-stop", epochs=500, fake_mode="slow"))
     wait_until(lambda: sagemaker.describe_training_job(TrainingJobName="to-stop")["FinalMetricDataList"])
     sagemaker.stop_training_job(TrainingJobName="to-stop")
     assert sagemaker.describe_training_job(TrainingJobName="to-stop")["TrainingJobStatus"] in (
@@ -248,9 +251,7 @@ def test_stop_ends_a_running_job_stopped_with_its_model(server):
 
 def test_200_concurrent_describe_and_list_calls_while_a_job_trains(server):
     sagemaker = server.client("sagemaker", max_pool_connections=50)
-    sagemaker.create_training_job(
-        **workshop_request("under-load", epochs=30, Environment={"FAKE_MODE": "slow"})
-    )
+    sagemaker.create_training_job(**workshop_request("under-load", epochs=30, fake_mode="slow"))
     before = len(sagemaker.list_training_jobs(MaxResults=100)["TrainingJobSummaries"])
 
     def call(i: int):

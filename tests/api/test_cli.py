@@ -43,6 +43,6 @@ def test_stop_and_errors_read_as_aws_errors(server, job, capsys):
         in (capsys.readouterr().err.replace("\n", " "))
     )
     assert main(["jobs", "describe", "nope", "--endpoint-url", server.url]) == 2
-    assert "ResourceNotFound" in capsys.readouterr().err
+    assert "ValidationException: Requested resource not found." in capsys.readouterr().err
     assert main(["jobs", "--endpoint-url", "http://127.0.0.1:9"]) == 2
     assert "cannot reach a roost server" in capsys.readouterr().err

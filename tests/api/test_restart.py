@@ -16,9 +16,7 @@ def test_a_killed_server_restarts_with_every_job_accounted_for(tmp_path, data_ro
     wait_until(
         lambda: sagemaker.describe_training_job(TrainingJobName="done")["TrainingJobStatus"] == "Completed"
     )
-    sagemaker.create_training_job(
-        **workshop_request("interrupted", epochs=500, Environment={"FAKE_MODE": "slow"})
-    )
+    sagemaker.create_training_job(**workshop_request("interrupted", epochs=500, fake_mode="slow"))
     sagemaker.create_training_job(**workshop_request("queued", epochs=1))
     wait_until(lambda: sagemaker.describe_training_job(TrainingJobName="interrupted")["FinalMetricDataList"])
     first.kill()

@@ -61,3 +61,9 @@ def test_image_round_trip_png_is_lossless():
 def test_undecodable_image_names_the_record():
     with pytest.raises(RecordIOError, match="record id 4"):
         unpack_img(pack(IRHeader(0, 1.0, 4, 0), b"not an image"))
+
+
+def test_a_plain_tuple_is_a_header_as_mxnet_takes_it():
+    assert pack((0, 1.0, 2, 0), b"x") == pack(IRHeader(0, 1.0, 2, 0), b"x")
+    header, payload = unpack(pack((0, [1.0, 2.0], 7, 0), b"x"))
+    assert (header.flag, list(header.label), header.id, payload) == (2, [1.0, 2.0], 7, b"x")

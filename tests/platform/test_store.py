@@ -71,10 +71,11 @@ def test_queries_filter_sort_and_page_without_gaps_or_repeats(store: Store):
     assert [r.name for r in store.query(JobQuery(created_after=4.0, created_before=6.0))] == ["job-5"]
 
 
-def test_log_events_keep_their_order_and_tabs(store: Store):
-    store.create_stream("job/algo-1-1", "job", 1000)
-    store.append_events("job/algo-1-1", [(1000, "a\tb"), (1001, "c")], 1002)
-    events = store.events(["job/algo-1-1"], limit=10)
-    assert [e.message for e in events] == ["a\tb", "c"]
-    assert store.events(["job/algo-1-1"], after_id=events[0].id, limit=10)[0].message == "c"
-    assert store.streams("job/")[0]["stored_bytes"] == 4
+def test_a_move_the_job_lifecycle_does_not_allow_is_refused(store: Store):
+    store.create(record("birds-1", 1.0))
+    assert store.transition("birds-1", status="Stopping", secondary="Stopping", message="", at=2.0)
+    for status, secondary in (("InProgress", "Uploading"), ("Completed", "Completed")):
+        assert store.transition("birds-1", status=status, secondary=secondary, message="", at=3.0) is None
+    assert store.get("birds-1").status == "Stopping"
+    assert store.transition("birds-1", status="Stopped", secondary="Stopped", message="", at=4.0)
+    assert store.transition("no-such-job", status="Failed", secondary="Failed", message="", at=5.0) is None

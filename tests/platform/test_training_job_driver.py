@@ -54,9 +54,9 @@ def test_a_job_completes_with_a_flat_model_metrics_and_its_log(jobs, make_reques
         "train:accuracy:epoch": 1.0,
         "validation:accuracy:epoch": 1.0,
     }
-    (stream,) = jobs.store.streams("birds-1/")
-    assert stream["name"] == f"birds-1/algo-1-{int(record.training_start_time)}"
-    messages = [e.message for e in jobs.store.events([stream["name"]], limit=100)]
+    (stream,) = jobs.log_streams.streams("birds-1/")
+    assert stream.name == f"birds-1/algo-1-{int(record.training_start_time)}"
+    messages = [e.message for e in jobs.log_streams.events([stream.name], limit=100)]
     assert "job birds-1 channels ['train', 'validation']" in messages[0]
     assert any("Epoch[0] Batch [20]\tSpeed: 191.406 samples/sec\taccuracy=0.976190" in m for m in messages)
     job_dir = Path(record.job_dir)
@@ -68,7 +68,7 @@ def test_a_job_completes_with_a_flat_model_metrics_and_its_log(jobs, make_reques
 
 def test_a_failing_algorithm_gives_its_failure_reason(jobs, make_request):
     jobs.queue.start()
-    jobs.create(make_request("birds-2", Environment={"FAKE_MODE": "fail"}))
+    jobs.create(make_request("birds-2", fake_mode="fail"))
     record = wait_for(jobs, "birds-2")
     assert (record.status, record.secondary_status) == ("Failed", "Failed")
     assert record.failure_reason == (
@@ -79,7 +79,7 @@ def test_a_failing_algorithm_gives_its_failure_reason(jobs, make_request):
 
 def test_stop_sends_sigterm_and_keeps_the_model_so_far(jobs, make_request):
     jobs.queue.start()
-    request = make_request("birds-3", Environment={"FAKE_MODE": "slow"})
+    request = make_request("birds-3", fake_mode="slow")
     request["HyperParameters"]["epochs"] = "200"
     jobs.create(request)
     wait_for(jobs, "birds-3", until=lambda r: r.final_metrics)
@@ -92,7 +92,7 @@ def test_stop_sends_sigterm_and_keeps_the_model_so_far(jobs, make_request):
 
 def test_a_process_that_ignores_sigterm_is_killed_after_the_grace_period(jobs, make_request):
     jobs.queue.start()
-    request = make_request("birds-4", Environment={"FAKE_MODE": "ignore-term"})
+    request = make_request("birds-4", fake_mode="ignore-term")
     request["HyperParameters"]["epochs"] = "200"
     jobs.create(request)
     wait_for(jobs, "birds-4", until=lambda r: r.final_metrics)
@@ -105,9 +105,7 @@ def test_a_process_that_ignores_sigterm_is_killed_after_the_grace_period(jobs, m
 
 def test_max_runtime_stops_the_job(jobs, make_request):
     jobs.queue.start()
-    request = make_request(
-        "birds-5", Environment={"FAKE_MODE": "slow"}, StoppingCondition={"MaxRuntimeInSeconds": 1}
-    )
+    request = make_request("birds-5", fake_mode="slow", StoppingCondition={"MaxRuntimeInSeconds": 1})
     request["HyperParameters"]["epochs"] = "200"
     jobs.create(request)
     record = wait_for(jobs, "birds-5")
@@ -116,7 +114,7 @@ def test_max_runtime_stops_the_job(jobs, make_request):
 
 def test_jobs_queue_one_at_a_time_and_a_queued_job_stops_at_once(jobs, make_request):
     jobs.queue.start()
-    first = make_request("birds-6", Environment={"FAKE_MODE": "slow"})
+    first = make_request("birds-6", fake_mode="slow")
     first["HyperParameters"]["epochs"] = "200"
     jobs.create(first)
     jobs.create(make_request("birds-7"))

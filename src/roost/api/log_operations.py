@@ -1,4 +1,4 @@
-"""CloudWatch Logs' read operations on the training jobs' log group, with CloudWatch's paging semantics.
+"""CloudWatch Logs' read operations on the platform's log groups, with CloudWatch's paging semantics.
 
 GetLogEvents tokens work as CloudWatch's: `nextForwardToken` of the last page comes back unchanged when no
 new event arrived, which is how clients (the SageMaker SDK, `aws logs tail`) know they are at the end.
@@ -9,86 +9,84 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import Any
 
-import pydantic
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
+from roost.platform.api_shapes import parse_input
 from roost.platform.errors import InvalidLogParameter, LogResourceNotFound
-from roost.platform.log_stream import LOG_GROUP
+from roost.platform.log_filter import compile_filter_pattern
+from roost.platform.log_streams import TRAINING_LOG_GROUP as LOG_GROUP
+from roost.platform.log_streams import LogEvent
 from roost.platform.services import Platform
-from roost.platform.store import LogEvent
 from roost.platform.training_jobs import DEFAULT_ACCOUNT
 
 MAX_RESPONSE_BYTES = 1_048_576  # CloudWatch's page size limit, counting 26 bytes per event
 _EVENT_OVERHEAD = 26
 _TOKEN = re.compile(r"^([fb])/(\d{1,56})/s$")
-_TERM = re.compile(r'([?-]?)(?:"((?:[^"\\]|\\.)*)"|(\S+))')
+_LARGEST_ID = 2**63 - 1  # SQLite's largest integer: event ids, offsets and times stay below it
 
 
 class _Input(BaseModel):
+    # Typed access with CloudWatch's defaults; the constraints are botocore's, checked before (api_shapes).
     model_config = ConfigDict(extra="allow", strict=True)
     logGroupName: str | None = None
     logGroupIdentifier: str | None = None
 
 
 class DescribeStreamsInput(_Input):
-    logStreamNamePrefix: Annotated[str, Field(min_length=1, max_length=512)] | None = None
-    orderBy: Literal["LogStreamName", "LastEventTime"] = "LogStreamName"
+    logStreamNamePrefix: str | None = None
+    orderBy: str = "LogStreamName"
     descending: bool = False
     nextToken: str | None = None
-    limit: Annotated[int, Field(ge=1, le=50)] = 50
+    limit: int = 50
 
 
 class GetEventsInput(_Input):
-    logStreamName: Annotated[str, Field(min_length=1, max_length=512)]
-    startTime: Annotated[int, Field(ge=0)] | None = None
-    endTime: Annotated[int, Field(ge=0)] | None = None
+    logStreamName: str
+    startTime: int | None = None
+    endTime: int | None = None
     nextToken: str | None = None
-    limit: Annotated[int, Field(ge=1, le=10_000)] = 10_000
+    limit: int = 10_000
     startFromHead: bool = False
 
 
 class FilterEventsInput(_Input):
-    logStreamNames: Annotated[list[str], Field(min_length=1, max_length=100)] | None = None
-    logStreamNamePrefix: Annotated[str, Field(min_length=1, max_length=512)] | None = None
-    startTime: Annotated[int, Field(ge=0)] | None = None
-    endTime: Annotated[int, Field(ge=0)] | None = None
-    filterPattern: Annotated[str, Field(max_length=1024)] | None = None
+    logStreamNames: list[str] | None = None
+    logStreamNamePrefix: str | None = None
+    startTime: int | None = None
+    endTime: int | None = None
+    filterPattern: str | None = None
     nextToken: str | None = None
-    limit: Annotated[int, Field(ge=1, le=10_000)] = 10_000
+    limit: int = 10_000
 
 
 class DescribeGroupsInput(BaseModel):
     model_config = ConfigDict(extra="allow", strict=True)
-    logGroupNamePrefix: Annotated[str, Field(min_length=1, max_length=512)] | None = None
-    logGroupNamePattern: Annotated[str, Field(max_length=512)] | None = None
+    logGroupNamePrefix: str | None = None
+    logGroupNamePattern: str | None = None
     nextToken: str | None = None
-    limit: Annotated[int, Field(ge=1, le=50)] = 50
+    limit: int = 50
 
 
-def _validate(model: type[Any], payload: dict[str, Any]) -> Any:
-    try:
-        return model.model_validate(payload)
-    except pydantic.ValidationError as failure:
-        first = failure.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise InvalidLogParameter(f"1 validation error detected: {where}: {first['msg']}") from None
+def _validate(operation: str, model: type[Any], payload: dict[str, Any]) -> Any:
+    return model.model_validate(parse_input(operation, payload, service_name="logs"))
 
 
-def _parse(model: type[Any], payload: dict[str, Any]) -> Any:
-    given = _validate(model, payload)
+def _parse(operation: str, model: type[Any], payload: dict[str, Any], platform: Platform) -> tuple[Any, str]:
+    """The request and the log group it names: the training jobs', an endpoint's, the transform jobs'."""
+    given = _validate(operation, model, payload)
     group = given.logGroupName or (given.logGroupIdentifier or "").rpartition(":log-group:")[2] or None
     if group is None:
         raise InvalidLogParameter("Either logGroupName or logGroupIdentifier must be given")
-    if group.removesuffix(":*") != LOG_GROUP:
+    group = group.removesuffix(":*")
+    if not platform.log_streams.group_exists(group):
         raise LogResourceNotFound("The specified log group does not exist.")
-    return given
+    return given, group
 
 
-def _stream_arn(region: str, name: str) -> str:
-    return f"arn:aws:logs:{region}:{DEFAULT_ACCOUNT}:log-group:{LOG_GROUP}:log-stream:{name}"
+def _stream_arn(region: str, group: str, name: str) -> str:
+    return f"arn:aws:logs:{region}:{DEFAULT_ACCOUNT}:log-group:{group}:log-stream:{name}"
 
 
 def _offset_token(offset: int) -> str:
@@ -99,30 +97,33 @@ def _offset(token: str | None) -> int:
     if token is None:
         return 0
     try:
-        return int(base64.urlsafe_b64decode(token.encode()).decode())
+        offset = int(base64.urlsafe_b64decode(token.encode()).decode())
     except (ValueError, binascii.Error):
-        raise InvalidLogParameter("The specified nextToken is invalid.") from None
+        offset = -1
+    if not 0 <= offset <= _LARGEST_ID:  # forged: nothing the store can take
+        raise InvalidLogParameter("The specified nextToken is invalid.")
+    return offset
 
 
 def describe_log_groups(platform: Platform, payload: dict[str, Any], region: str) -> dict[str, Any]:
     """The training jobs' log group, once a job has logged; CloudWatch creates it with the first stream."""
-    given: DescribeGroupsInput = _validate(DescribeGroupsInput, payload)
+    given: DescribeGroupsInput = _validate("DescribeLogGroups", DescribeGroupsInput, payload)
     if given.logGroupNamePrefix and given.logGroupNamePattern:
         raise InvalidLogParameter("logGroupNamePrefix and logGroupNamePattern cannot both be specified")
-    streams = platform.training_jobs.store.streams()
+    streams = platform.log_streams.streams()
     wanted = (
         LOG_GROUP.startswith(given.logGroupNamePrefix or "")
         and (given.logGroupNamePattern or "").lower() in LOG_GROUP.lower()
     )
-    if not streams or not wanted or _offset(given.nextToken) > 0:
+    if _offset(given.nextToken) > 0 or not streams or not wanted:
         return {"logGroups": []}
     arn = f"arn:aws:logs:{region}:{DEFAULT_ACCOUNT}:log-group:{LOG_GROUP}"
     group = {
         "logGroupName": LOG_GROUP,
-        "creationTime": min(s["creation_time"] for s in streams),
+        "creationTime": min(s.creation_time for s in streams),
         "metricFilterCount": 0,
         "arn": f"{arn}:*",
-        "storedBytes": sum(s["stored_bytes"] for s in streams),
+        "storedBytes": sum(s.stored_bytes for s in streams),
         "logGroupClass": "STANDARD",
         "logGroupArn": arn,
     }
@@ -130,38 +131,40 @@ def describe_log_groups(platform: Platform, payload: dict[str, Any], region: str
 
 
 def describe_log_streams(platform: Platform, payload: dict[str, Any], region: str) -> dict[str, Any]:
-    given: DescribeStreamsInput = _parse(DescribeStreamsInput, payload)
+    given, group = _parse("DescribeLogStreams", DescribeStreamsInput, payload, platform)
     by_time = given.orderBy == "LastEventTime"
     if by_time and given.logStreamNamePrefix:
         raise InvalidLogParameter("Cannot order by LastEventTime with a logStreamNamePrefix.")
-    streams = platform.training_jobs.store.streams(
-        given.logStreamNamePrefix or "", order_by_last_event=by_time
-    )
-    if given.descending:
-        streams.reverse()
     start = _offset(given.nextToken)
-    page = streams[start : start + given.limit]
+    streams = platform.log_streams.streams(
+        given.logStreamNamePrefix or "",
+        group=group,
+        by_last_event=by_time,
+        descending=given.descending,
+        offset=start,
+        limit=given.limit + 1,  # one more tells whether there is a next page
+    )
     response: dict[str, Any] = {
         "logStreams": [
             {
-                "logStreamName": s["name"],
-                "creationTime": s["creation_time"],
-                "arn": _stream_arn(region, s["name"]),
-                "storedBytes": s["stored_bytes"],
+                "logStreamName": s.name,
+                "creationTime": s.creation_time,
+                "arn": _stream_arn(region, group, s.name),
+                "storedBytes": s.stored_bytes,
                 **{
-                    key: s[column]
-                    for key, column in (
-                        ("firstEventTimestamp", "first_event_timestamp"),
-                        ("lastEventTimestamp", "last_event_timestamp"),
-                        ("lastIngestionTime", "last_ingestion_time"),
+                    key: value
+                    for key, value in (
+                        ("firstEventTimestamp", s.first_event_timestamp),
+                        ("lastEventTimestamp", s.last_event_timestamp),
+                        ("lastIngestionTime", s.last_ingestion_time),
                     )
-                    if s[column] is not None
+                    if value is not None
                 },
             }
-            for s in page
+            for s in streams[: given.limit]
         ]
     }
-    if start + given.limit < len(streams):
+    if len(streams) > given.limit:
         response["nextToken"] = _offset_token(start + given.limit)
     return response
 
@@ -182,24 +185,24 @@ def _within_size(events: list[LogEvent], newest_first: bool = False) -> list[Log
 
 
 def get_log_events(platform: Platform, payload: dict[str, Any], region: str) -> dict[str, Any]:
-    given: GetEventsInput = _parse(GetEventsInput, payload)
-    store = platform.training_jobs.store
-    if not store.stream_exists(given.logStreamName):
+    given, group = _parse("GetLogEvents", GetEventsInput, payload, platform)
+    log_streams = platform.log_streams
+    if not log_streams.exists(given.logStreamName, group):
         raise LogResourceNotFound("The specified log stream does not exist.")
     window = {"start_ms": given.startTime, "end_ms": given.endTime, "limit": given.limit}
     if given.nextToken is not None:
         match = _TOKEN.match(given.nextToken)
-        if match is None:
+        if match is None or int(match.group(2)) > _LARGEST_ID:
             raise InvalidLogParameter("The specified nextToken is invalid.")
         forward, position = match.group(1) == "f", int(match.group(2))
     else:
         forward, position = given.startFromHead, 0
     streams = [given.logStreamName]
     if forward:
-        events = _within_size(store.events(streams, after_id=position, **window))
+        events = _within_size(log_streams.events(streams, after_id=position, **window))
     else:
         before = position if given.nextToken is not None else None
-        newest = store.events(streams, before_id=before, newest_first=True, **window)
+        newest = log_streams.events(streams, before_id=before, newest_first=True, **window)
         events = _within_size(list(reversed(newest)), newest_first=True)
     if events:
         forward_token, backward_token = _token("f", events[-1].id), _token("b", events[0].id)
@@ -217,45 +220,21 @@ def get_log_events(platform: Platform, payload: dict[str, Any], region: str) -> 
     }
 
 
-def compile_filter_pattern(pattern: str | None) -> Callable[[str], bool]:
-    """A CloudWatch term pattern as a predicate: terms and "quoted phrases" all present (AND),
-    `?term` any of them (OR), `-term` absent. Matching is case-sensitive, as CloudWatch's."""
-    text = (pattern or "").strip()
-    if not text:
-        return lambda message: True
-    if text[0] in "{[%":
-        raise InvalidLogParameter(
-            'Invalid filter pattern: roost supports term patterns (terms, "quoted phrases", ?any, '
-            "-excluded), not JSON, space-delimited or regular-expression patterns"
-        )
-    required, excluded, any_of = [], [], []
-    for prefix, quoted, bare in _TERM.findall(text):
-        term = quoted.replace('\\"', '"') if quoted or not bare else bare
-        {"": required, "-": excluded, "?": any_of}[prefix].append(term)
-
-    def matches(message: str) -> bool:
-        return (
-            all(term in message for term in required)
-            and not any(term in message for term in excluded)
-            and (not any_of or any(term in message for term in any_of))
-        )
-
-    return matches
-
-
 def filter_log_events(platform: Platform, payload: dict[str, Any], region: str) -> dict[str, Any]:
-    given: FilterEventsInput = _parse(FilterEventsInput, payload)
+    given, group = _parse("FilterLogEvents", FilterEventsInput, payload, platform)
     if given.logStreamNames and given.logStreamNamePrefix:
         raise InvalidLogParameter("logStreamNames and logStreamNamePrefix cannot both be specified")
-    store = platform.training_jobs.store
-    known = [row["name"] for row in store.streams(given.logStreamNamePrefix or "")]
+    log_streams = platform.log_streams
+    known = [stream.name for stream in log_streams.streams(given.logStreamNamePrefix or "", group=group)]
     streams = [name for name in known if given.logStreamNames is None or name in given.logStreamNames]
     matches = compile_filter_pattern(given.filterPattern)
     found: list[LogEvent] = []
     size, after, exhausted = 0, _offset(given.nextToken), False
+    # FilterLogEvents' endTime is inclusive (GetLogEvents' is not); the store's end is exclusive.
+    end_ms = given.endTime + 1 if given.endTime is not None and given.endTime < _LARGEST_ID else None
     while streams and len(found) < given.limit and size <= MAX_RESPONSE_BYTES:
-        chunk = store.events(
-            streams, after_id=after, start_ms=given.startTime, end_ms=given.endTime, limit=1000
+        chunk = log_streams.events(
+            streams, after_id=after, start_ms=given.startTime, end_ms=end_ms, limit=1000
         )
         if not chunk:
             exhausted = True

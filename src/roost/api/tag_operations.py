@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
+from roost.platform.api_shapes import parse_input
 from roost.platform.services import Platform
 from roost.platform.tags import parse_model, parse_tags
 
-_Arn = Annotated[str, Field(max_length=256, pattern=r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]*:[0-9]{12}:.+$")]
-
 
 class _Input(BaseModel):
+    # Typed access; the constraints are botocore's, checked before (api_shapes).
     model_config = ConfigDict(extra="allow", strict=True)
-    ResourceArn: _Arn
+    ResourceArn: str
 
 
 class AddInput(_Input):
@@ -22,8 +22,8 @@ class AddInput(_Input):
 
 
 class ListInput(_Input):
-    NextToken: Annotated[str, Field(max_length=8192)] | None = None
-    MaxResults: Annotated[int, Field(ge=50)] = 50
+    NextToken: str | None = None
+    MaxResults: int = 50
 
 
 class DeleteInput(_Input):
@@ -31,14 +31,14 @@ class DeleteInput(_Input):
 
 
 def add_tags(platform: Platform, payload: dict[str, Any], region: str) -> dict[str, Any]:
-    given: AddInput = parse_model(AddInput, payload)
+    given: AddInput = parse_model(AddInput, parse_input("AddTags", payload))
     tags = parse_tags(given.Tags)
     platform.tags.add(given.ResourceArn, tags)
     return {"Tags": [{"Key": key, "Value": value} for key, value in tags.items()]}
 
 
 def list_tags(platform: Platform, payload: dict[str, Any], region: str) -> dict[str, Any]:
-    given: ListInput = parse_model(ListInput, payload)
+    given: ListInput = parse_model(ListInput, parse_input("ListTags", payload))
     # One more than asked: it tells whether there is a next page. The token is the page's last key.
     found = platform.tags.list(given.ResourceArn, after=given.NextToken, limit=given.MaxResults + 1)
     page = found[: given.MaxResults]
@@ -49,7 +49,7 @@ def list_tags(platform: Platform, payload: dict[str, Any], region: str) -> dict[
 
 
 def delete_tags(platform: Platform, payload: dict[str, Any], region: str) -> dict[str, Any]:
-    given: DeleteInput = parse_model(DeleteInput, payload)
+    given: DeleteInput = parse_model(DeleteInput, parse_input("DeleteTags", payload))
     platform.tags.delete(given.ResourceArn, given.TagKeys)
     return {}
 

@@ -9,61 +9,38 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from typing import Annotated, Any, Literal, TypeVar
+import math
+from typing import Any
 
-import pydantic
-from pydantic import BaseModel, ConfigDict, Field
-
+from roost.platform.api_shapes import parse_input
 from roost.platform.errors import InvalidRequest
-from roost.platform.request import JOB_NAME_PATTERN, validation_message
 from roost.platform.service_model import members
 from roost.platform.services import Platform
 from roost.platform.store import JobQuery, JobRecord
 from roost.platform.training_metrics import metric_definitions
 
-JobName = Annotated[str, Field(min_length=1, max_length=63, pattern=f"^{JOB_NAME_PATTERN}$")]
-ModelT = TypeVar("ModelT", bound=BaseModel)
-Status = Literal["InProgress", "Completed", "Failed", "Stopping", "Stopped", "Deleting"]
 
-
-class _Input(BaseModel):
-    model_config = ConfigDict(extra="allow", strict=True)
-
-
-class JobNameInput(_Input):
-    TrainingJobName: JobName
-
-
-class ListInput(_Input):
-    NextToken: Annotated[str, Field(max_length=8192)] | None = None
-    MaxResults: Annotated[int, Field(ge=1, le=100)] = 10
-    CreationTimeAfter: float | None = None
-    CreationTimeBefore: float | None = None
-    LastModifiedTimeAfter: float | None = None
-    LastModifiedTimeBefore: float | None = None
-    NameContains: Annotated[str, Field(max_length=63, pattern=r"^[a-zA-Z0-9\-]+$")] | None = None
-    StatusEquals: Status | None = None
-    SortBy: Literal["Name", "CreationTime", "Status"] = "CreationTime"
-    SortOrder: Literal["Ascending", "Descending"] = "Ascending"
-
-
-def _parse(model: type[ModelT], payload: dict[str, Any]) -> ModelT:
-    try:
-        return model.model_validate(payload)
-    except pydantic.ValidationError as failure:
-        raise InvalidRequest(validation_message(failure)) from None
-
-
-def _training_seconds(record: JobRecord) -> int | None:
-    if record.training_start_time is None or record.training_end_time is None:
-        return None
-    return max(1, round(record.training_end_time - record.training_start_time))
+def as_described(request: dict[str, Any]) -> dict[str, Any]:
+    """A training request's AlgorithmSpecification and OutputDataConfig as SageMaker describes them: the
+    built-in algorithm's own metric regexes, whatever the request said, and an empty key as SageMaker shows
+    an unencrypted output (Estimator.attach, HyperparameterTuner.attach and TrainingJobAnalytics read
+    both)."""
+    return {
+        "AlgorithmSpecification": {
+            **request["AlgorithmSpecification"],
+            "MetricDefinitions": metric_definitions(),
+            "EnableSageMakerMetricsTimeSeries": False,
+        },
+        "OutputDataConfig": {"KmsKeyId": "", "CompressionType": "GZIP", **request["OutputDataConfig"]},
+    }
 
 
 def describe_response(record: JobRecord) -> dict[str, Any]:
-    """DescribeTrainingJob's members: the request as stored, then the job's state."""
+    """DescribeTrainingJob's members, as SageMaker gives them for a built-in algorithm's job: the request as
+    stored, what SageMaker adds to it, then the job's state."""
     wanted = set(members("DescribeTrainingJobResponse"))
     response: dict[str, Any] = {k: v for k, v in record.request.items() if k in wanted}
+    response.update(as_described(record.request))
     response.update(
         TrainingJobName=record.name,
         TrainingJobArn=record.arn,
@@ -73,13 +50,9 @@ def describe_response(record: JobRecord) -> dict[str, Any]:
         LastModifiedTime=record.last_modified_time,
         SecondaryStatusTransitions=record.transitions,
         FinalMetricDataList=record.final_metrics,
-        # The built-in algorithm's metric regexes, and an empty key as SageMaker shows an unencrypted
-        # output: Estimator.attach and TrainingJobAnalytics read both.
-        AlgorithmSpecification={
-            "MetricDefinitions": metric_definitions(),
-            **record.request["AlgorithmSpecification"],
-        },
-        OutputDataConfig={"KmsKeyId": "", **record.request["OutputDataConfig"]},
+        # Required by the shape; empty until there is an artifact, and for jobs that published none.
+        ModelArtifacts={"S3ModelArtifacts": record.model_artifacts or ""},
+        ProfilingStatus="Disabled",  # roost runs no profiler, whatever ProfilerConfig says
     )
     for flag in (
         "EnableNetworkIsolation",
@@ -88,12 +61,11 @@ def describe_response(record: JobRecord) -> dict[str, Any]:
     ):
         response.setdefault(flag, False)
     optional = {
-        "ModelArtifacts": {"S3ModelArtifacts": record.model_artifacts} if record.model_artifacts else None,
         "FailureReason": record.failure_reason,
         "TrainingStartTime": record.training_start_time,
         "TrainingEndTime": record.training_end_time,
-        "TrainingTimeInSeconds": _training_seconds(record),
-        "BillableTimeInSeconds": _training_seconds(record),
+        "TrainingTimeInSeconds": record.training_seconds,
+        "BillableTimeInSeconds": record.training_seconds,
     }
     response.update({k: v for k, v in optional.items() if v is not None})
     return response
@@ -104,21 +76,27 @@ def create_training_job(platform: Platform, payload: dict[str, Any], region: str
 
 
 def describe_training_job(platform: Platform, payload: dict[str, Any], region: str) -> dict[str, Any]:
-    return describe_response(platform.training_jobs.describe(_parse(JobNameInput, payload).TrainingJobName))
+    name = parse_input("DescribeTrainingJob", payload)["TrainingJobName"]
+    return describe_response(platform.training_jobs.describe(name))
 
 
 def stop_training_job(platform: Platform, payload: dict[str, Any], region: str) -> dict[str, Any]:
-    platform.training_jobs.stop(_parse(JobNameInput, payload).TrainingJobName)
+    platform.training_jobs.stop(parse_input("StopTrainingJob", payload)["TrainingJobName"])
     return {}
 
 
 def _decode_token(token: str) -> tuple[Any, str]:
+    # A token is (sort value, name) of a page's last job; anything else, forged or damaged, is refused
+    # before it reaches the store.
     try:
         value, name = json.loads(base64.urlsafe_b64decode(token.encode()))
-    except (ValueError, TypeError, binascii.Error):
-        raise InvalidRequest(
-            "Invalid pagination token (NextToken): pass the one the last call returned"
-        ) from None
+    except (ValueError, TypeError, RecursionError, binascii.Error):
+        value, name = None, None
+    sortable = isinstance(value, str) or (
+        isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    )
+    if not (sortable and isinstance(name, str)) or (isinstance(value, int) and abs(value) >= 2**63):
+        raise InvalidRequest("Invalid pagination token (NextToken): pass the one the last call returned")
     return value, name
 
 
@@ -130,22 +108,24 @@ _SORT_VALUE = {"Name": "name", "CreationTime": "creation_time", "Status": "statu
 
 
 def list_training_jobs(platform: Platform, payload: dict[str, Any], region: str) -> dict[str, Any]:
-    given = _parse(ListInput, payload)
+    given = parse_input("ListTrainingJobs", payload)
+    most, sort_by = given.get("MaxResults") or 10, given.get("SortBy") or "CreationTime"
+    token = given.get("NextToken")
     query = JobQuery(
-        name_contains=given.NameContains,
-        status=given.StatusEquals,
-        created_after=given.CreationTimeAfter,
-        created_before=given.CreationTimeBefore,
-        modified_after=given.LastModifiedTimeAfter,
-        modified_before=given.LastModifiedTimeBefore,
-        sort_by=given.SortBy,
-        descending=given.SortOrder == "Descending",
-        after=_decode_token(given.NextToken) if given.NextToken else None,
+        name_contains=given.get("NameContains"),
+        status=given.get("StatusEquals"),
+        created_after=given.get("CreationTimeAfter"),
+        created_before=given.get("CreationTimeBefore"),
+        modified_after=given.get("LastModifiedTimeAfter"),
+        modified_before=given.get("LastModifiedTimeBefore"),
+        sort_by=sort_by,
+        descending=given.get("SortOrder") == "Descending",
+        after=_decode_token(token) if token else None,
         # One more than asked: it tells whether there is a next page.
-        limit=given.MaxResults + 1,
+        limit=most + 1,
     )
     records = platform.training_jobs.list(query)
-    page = records[: given.MaxResults]
+    page = records[:most]
     response: dict[str, Any] = {
         "TrainingJobSummaries": [
             {
@@ -160,9 +140,9 @@ def list_training_jobs(platform: Platform, payload: dict[str, Any], region: str)
             for r in page
         ]
     }
-    if len(records) > given.MaxResults:
+    if len(records) > most:
         last = page[-1]
-        response["NextToken"] = _encode_token(getattr(last, _SORT_VALUE[given.SortBy]), last.name)
+        response["NextToken"] = _encode_token(getattr(last, _SORT_VALUE[sort_by]), last.name)
     return response
 
 

@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from roost.cli.api_client import DEFAULT_ENDPOINT
+from roost.platform.lifecycle import JobStatus
 
 HELP = "list the roost server's training jobs, describe one, or stop one"
 
@@ -13,7 +14,7 @@ HELP = "list the roost server's training jobs, describe one, or stop one"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("action", nargs="?", choices=("list", "describe", "stop"), default="list")
     parser.add_argument("name", nargs="?", help="the training job's name (describe, stop)")
-    parser.add_argument("--status", choices=("InProgress", "Completed", "Failed", "Stopping", "Stopped"))
+    parser.add_argument("--status", choices=[str(status) for status in JobStatus])
     parser.add_argument("--name-contains", help="only jobs whose name contains this")
     parser.add_argument(
         "--max", type=int, default=50, help="list at most this many, newest first (default: 50)"

@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 
 from roost.cli.api_client import DEFAULT_ENDPOINT
+from roost.platform.lifecycle import JOB, JobStatus
+from roost.platform.log_streams import TRAINING_LOG_GROUP
 
 HELP = "print a training job's log (--follow: keep printing until the job ends)"
-LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -34,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
         streams = call(
             args.endpoint_url,
             logs.describe_log_streams,
-            logGroupName=LOG_GROUP,
+            logGroupName=TRAINING_LOG_GROUP,
             logStreamNamePrefix=f"{args.job}/",
         )
         for stream in streams["logStreams"]:
@@ -44,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
                 page = call(
                     args.endpoint_url,
                     logs.get_log_events,
-                    logGroupName=LOG_GROUP,
+                    logGroupName=TRAINING_LOG_GROUP,
                     logStreamName=name,
                     **position,
                 )
@@ -54,11 +55,11 @@ def run(args: argparse.Namespace) -> int:
                 tokens[name] = page["nextForwardToken"]
                 if done or not page["events"]:
                     break
-        finished = job["TrainingJobStatus"] in ("Completed", "Failed", "Stopped")
+        finished = job["TrainingJobStatus"] in JOB.terminal
         if not args.follow or finished:
             if finished and args.follow:
                 console.print(f"{args.job}: {job['TrainingJobStatus']}", soft_wrap=True)
             if job.get("FailureReason"):
                 console.print(f"[red]FailureReason:[/red] {escape(job['FailureReason'])}", soft_wrap=True)
-            return 1 if job["TrainingJobStatus"] == "Failed" else 0
+            return 1 if job["TrainingJobStatus"] == JobStatus.FAILED else 0
         time.sleep(1.0)

@@ -1,4 +1,4 @@
-"""`roost server`: the SageMaker-compatible training-job service on this machine."""
+"""`roost server`: the SageMaker-compatible platform (training jobs, endpoints, transform jobs) here."""
 
 from __future__ import annotations
 
@@ -9,12 +9,22 @@ from pathlib import Path
 from roost.cli.api_client import DEFAULT_PORT
 from roost.platform.defaults import DEFAULT_STATE_DIR, STOP_GRACE_S
 
-HELP = "run the training-job server that the AWS CLI, boto3 and the SageMaker SDK talk to (--endpoint-url)"
+HELP = (
+    "run the platform (training jobs, endpoints, batch transform) that AWS clients talk to (--endpoint-url)"
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (default: %(default)s, this machine only)"
+    )
+    parser.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a host name clients reach this server by, besides its addresses, localhost and this "
+        "machine's names (repeatable; other names are refused, against DNS rebinding)",
     )
     parser.add_argument(
         "--port", type=int, default=DEFAULT_PORT, help="port (default: %(default)s; 0 picks a free one)"
@@ -29,7 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--data-root",
         type=Path,
         default=Path.cwd(),
-        help="s3://BUCKET/KEY means DATA_ROOT/BUCKET/KEY; the server reads and writes nowhere else "
+        help="s3://BUCKET/KEY means DATA_ROOT/BUCKET/KEY, for jobs and for S3 calls to this server; "
+        "the server reads and writes nowhere else "
         "(default: the current directory)",
     )
     parser.add_argument(
@@ -50,6 +61,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from roost.api.app import create_app
+    from roost.api.host_guard import machine_names
     from roost.cli.terminal import console
     from roost.errors import UserError
     from roost.http_listener import listen, serve
@@ -66,8 +78,9 @@ def run(args: argparse.Namespace) -> int:
 
         s3 = boto3.client("s3", endpoint_url=args.s3_endpoint_url)
     storage = Storage(args.data_root, confined=True, s3_client=s3)
+    state_dir = args.state_dir.expanduser().resolve()
     platform = Platform.open(
-        args.state_dir.expanduser(),
+        state_dir,
         storage,
         max_concurrent=args.max_concurrent_jobs,
         stop_grace_s=args.stop_grace_seconds,
@@ -78,13 +91,17 @@ def run(args: argparse.Namespace) -> int:
     console.print(f"roost server listening on {url}", soft_wrap=True)
     if args.host in ("127.0.0.1", "localhost", "::1"):
         console.print("  bound to this machine only (--host 0.0.0.0 to let other machines in)")
-    console.print(
-        f"  state: {args.state_dir.expanduser()}   data root (s3://BUCKET/KEY): {storage.data_root}"
-    )
+    console.print(f"  state: {state_dir}   data root (s3://BUCKET/KEY): {storage.data_root}")
     if s3 is not None:
-        console.print(f"  s3:// URIs go to {args.s3_endpoint_url}")
+        console.print(
+            f"  s3:// URIs go to {args.s3_endpoint_url}; upload there (this server answers no S3 calls)"
+        )
+    else:
+        console.print(
+            f"  S3 on the data root: aws --endpoint-url {url} s3 cp FILE s3://BUCKET/KEY", soft_wrap=True
+        )
     console.print(
         f"  try: aws --endpoint-url {url} sagemaker list-training-jobs   |   console: {url}/", soft_wrap=True
     )
-    serve(create_app(platform), listener)
+    serve(create_app(platform, host_names=machine_names(args.host, args.allow_host)), listener)
     return 0

@@ -6,8 +6,6 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from roost.platform.defaults import DEFAULT_STATE_DIR
-
 if TYPE_CHECKING:
     from roost.platform.foreground import JobResult
 
@@ -47,8 +45,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--state-dir",
         type=Path,
-        default=DEFAULT_STATE_DIR,
-        help="where the job is recorded (default: %(default)s)",
+        help="where the job is recorded: its log, status and job directory (default: OUTPUT/.roost, beside "
+        "the models)",
     )
     parser.add_argument(
         "--data-root",
@@ -120,27 +118,24 @@ def _request(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def train_in_foreground(
-    request: dict[str, Any], *, state_dir: Path, data_root: Path | None = None, quiet: bool = False
+    request: dict[str, Any],
+    *,
+    state_dir: Path | None = None,
+    data_root: Path | None = None,
+    quiet: bool = False,
 ) -> JobResult:
-    """Run one job now, showing its log lines and a progress bar by epoch; raise if it does not complete."""
+    """Run one job now, showing its log lines and a progress bar by epoch; raise if it neither completes
+    nor was stopped by Ctrl-C or SIGTERM (then it ended Stopped: see `JobResult.interrupted_by`)."""
     from rich.markup import escape
 
-    from roost.algorithm.hyperparameters import parse_hyperparameters
     from roost.cli.terminal import progress_bar
     from roost.errors import UserError
-    from roost.platform.errors import InvalidRequest
-    from roost.platform.foreground import default_job_name, run_training_job
+    from roost.platform.foreground import create_training_job, default_job_name
     from roost.platform.training_metrics import EPOCH_DONE, METRIC_DEFINITIONS
 
     request.setdefault("TrainingJobName", default_job_name())
-    try:
-        epochs = parse_hyperparameters(request.get("HyperParameters", {})).epochs
-    except UserError as error:
-        raise InvalidRequest(str(error)) from None
     validation = METRIC_DEFINITIONS["validation:accuracy"]
     with progress_bar("epochs") as progress:
-        progress.console.print(f"training job {escape(request['TrainingJobName'])}")
-        task = progress.add_task("training", total=epochs)
 
         def on_line(line: str) -> None:
             if not quiet:
@@ -152,8 +147,14 @@ def train_in_foreground(
             if accuracy:
                 progress.update(task, description=f"validation accuracy {float(accuracy.group(1)):.3f}")
 
-        result = run_training_job(request, state_dir=state_dir, data_root=data_root, on_line=on_line)
-    if not result.succeeded:
+        job = create_training_job(request, state_dir=state_dir, data_root=data_root, on_line=on_line)
+        progress.console.print(
+            f"training job {escape(job.record.name)}, recorded in {escape(str(job.state_dir))}",
+            soft_wrap=True,
+        )
+        task = progress.add_task("training", total=job.epochs)
+        result = job.run()
+    if not result.succeeded and result.interrupted_by is None:
         reason = result.failure_reason or "stopped"
         raise UserError(
             f"training job {result.name} ended {result.status}: {reason} (job directory: {result.job_dir})"
@@ -161,18 +162,38 @@ def train_in_foreground(
     return result
 
 
+def _report_interruption(result: JobResult) -> int:
+    """Say how an interrupted job ended and what it kept; the shell's code for the signal."""
+    import signal
+
+    from rich.markup import escape
+
+    from roost.cli.terminal import console
+
+    by = "Ctrl-C" if result.interrupted_by == signal.SIGINT else signal.Signals(result.interrupted_by).name
+    ended = f"training job {escape(result.name)} stopped by {by}: it ended {result.status}"
+    if result.model_artifact_uri:
+        console.print(
+            f"{ended}; the model so far: {escape(str(result.model_artifact or result.model_artifact_uri))}"
+        )
+    elif result.failure_reason:
+        console.print(f"{ended}: {escape(result.failure_reason)}", soft_wrap=True)
+    else:
+        console.print(f"{ended}, before it had saved a model", soft_wrap=True)
+    return 128 + int(result.interrupted_by or 0)
+
+
 def run(args: argparse.Namespace) -> int:
     from rich.markup import escape
 
     from roost.cli.terminal import console
 
-    try:
-        result = train_in_foreground(
-            _request(args), state_dir=args.state_dir.expanduser(), data_root=args.data_root, quiet=args.quiet
-        )
-    except KeyboardInterrupt:
-        console.print("stopped: the model saved so far, if any, is in the output path")
-        return 130
+    state_dir = args.state_dir.expanduser() if args.state_dir else None
+    result = train_in_foreground(
+        _request(args), state_dir=state_dir, data_root=args.data_root, quiet=args.quiet
+    )
+    if result.interrupted_by is not None:
+        return _report_interruption(result)
     for name, value in result.final_metrics.items():
         if not name.endswith(":epoch"):
             console.print(f"{name} = {value:g}")

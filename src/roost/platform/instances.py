@@ -11,7 +11,10 @@ import os
 import shutil
 import subprocess
 
-from roost.machine import available_cores
+from roost.machine import available_cores, memory_bytes
+
+# What one simulated host (a training process with its loader workers) was measured to take.
+HOST_MEMORY_BYTES = 1_100_000_000
 
 
 @functools.cache
@@ -46,3 +49,8 @@ def _gpu_names() -> list[str]:
 def instance_mapping(instance_type: str, instance_count: int) -> str:
     hosts = f"{instance_count} x {instance_type}" if instance_count > 1 else instance_type
     return f"{hosts} runs on this machine's {local_devices()}"
+
+
+def max_instance_count() -> int:
+    """The most instances one job may simulate here: as many hosts as this machine's memory holds."""
+    return max(1, memory_bytes() // HOST_MEMORY_BYTES)

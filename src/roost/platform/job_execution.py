@@ -38,11 +38,11 @@ class StopControl:
     def requested(self) -> bool:
         return self._requested.is_set()
 
-    def reason(self, now: float | None = None) -> StopReason | None:
+    def reason(self) -> StopReason | None:
         """Why the job must stop now, if it must."""
         if self._requested.is_set():
             return StopReason.REQUESTED
-        if (time.time() if now is None else now) >= self.deadline:
+        if time.time() >= self.deadline:
             return StopReason.MAX_RUNTIME
         return None
 

@@ -6,6 +6,7 @@ The layout itself is the algorithm's contract (`roost.algorithm.job_directory`),
 from __future__ import annotations
 
 import json
+import os
 import tarfile
 from pathlib import Path
 from typing import IO
@@ -13,6 +14,7 @@ from typing import IO
 from roost.algorithm.job_directory import FAILURE_LIMIT
 from roost.algorithm.job_directory import JobDirectory as Contract
 from roost.atomic_file import write_atomically
+from roost.errors import UserError
 from roost.platform.request import CreateTrainingJobRequest
 from roost.platform.storage import Storage
 
@@ -58,7 +60,8 @@ class JobDirectory(Contract):
         return text[:FAILURE_LIMIT] or None
 
     def has_model(self) -> bool:
-        return self.model.is_dir() and any(p.is_file() for p in self.model.rglob("*"))
+        """Whether model/ holds weights: a symbol alone is no model anyone can use."""
+        return self.model.is_dir() and any(p.stat().st_size > 0 for p in self.model.rglob("*.params"))
 
     def package_model(self, destination: Path) -> None:
         """model/ as a flat model.tar.gz (no leading folder, as SageMaker makes it), written atomically."""
@@ -73,4 +76,10 @@ class JobDirectory(Contract):
 
 
 def _write_json(path: Path, value: object) -> None:
-    path.write_text(json.dumps(value, indent=2) + "\n")
+    # O_NOFOLLOW: a link in the job directory (a channel's file, say) is refused, never written through.
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+    except OSError as error:
+        raise UserError(f"cannot write {path}: {error.strerror} (a link is never written through)") from None
+    with os.fdopen(descriptor, "w") as out:
+        out.write(json.dumps(value, indent=2) + "\n")

@@ -1,23 +1,19 @@
-"""SageMaker's API model as botocore ships it: the one source for enums and member lists we must match."""
+"""The AWS API models as botocore ships them: the one source for the shapes and members we must match."""
 
 from __future__ import annotations
 
 import functools
-from typing import Any
 
-from botocore.loaders import Loader
+from botocore.model import ServiceModel
+from botocore.session import get_session
 
 
 @functools.cache
-def _shapes() -> dict[str, Any]:
-    return Loader().load_service_model("sagemaker", "service-2")["shapes"]
-
-
-def enum(shape: str) -> tuple[str, ...]:
-    """The values of an enum shape, e.g. `TrainingInstanceType`."""
-    return tuple(_shapes()[shape]["enum"])
+def service(name: str = "sagemaker") -> ServiceModel:
+    """A service's model (`sagemaker`, `logs`, ...): operations with their input and output shapes."""
+    return get_session().get_service_model(name)
 
 
 def members(shape: str) -> tuple[str, ...]:
-    """The member names of a structure shape, e.g. `DescribeTrainingJobResponse`."""
-    return tuple(_shapes()[shape]["members"])
+    """The member names of a SageMaker structure shape, e.g. `DescribeTrainingJobResponse`."""
+    return tuple(service().shape_for(shape).members)

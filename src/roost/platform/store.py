@@ -1,4 +1,4 @@
-"""The platform's state in SQLite (WAL): training jobs and their log streams.
+"""The platform's state in SQLite (WAL): training jobs here; other resources bring their own tables.
 
 Every state change is one transaction, so a server killed at any moment comes back with each job in a state
 it really had. Each thread gets its own connection; WAL lets readers (Describe, List, GetLogEvents) run
@@ -40,23 +40,6 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE INDEX IF NOT EXISTS jobs_by_creation ON jobs (creation_time, name);
 CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status, name);
-CREATE TABLE IF NOT EXISTS log_streams (
-    name TEXT PRIMARY KEY,
-    job_name TEXT NOT NULL,
-    creation_time INTEGER NOT NULL,
-    first_event_timestamp INTEGER,
-    last_event_timestamp INTEGER,
-    last_ingestion_time INTEGER,
-    stored_bytes INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS log_events (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    stream TEXT NOT NULL,
-    timestamp INTEGER NOT NULL,
-    ingestion_time INTEGER NOT NULL,
-    message TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS log_events_by_stream ON log_events (stream, id);
 """
 
 
@@ -67,8 +50,8 @@ class JobRecord:
     name: str
     arn: str
     request: dict[str, Any]
-    status: str
-    secondary_status: str
+    status: JobStatus
+    secondary_status: SecondaryStatus
     creation_time: float
     last_modified_time: float
     transitions: list[dict[str, Any]] = field(default_factory=list)
@@ -85,6 +68,13 @@ class JobRecord:
     def finished(self) -> bool:
         return self.status in JOB.terminal
 
+    @property
+    def training_seconds(self) -> int | None:
+        """TrainingTimeInSeconds (and BillableTimeInSeconds): whole seconds, at least 1, once it ended."""
+        if self.training_start_time is None or self.training_end_time is None:
+            return None
+        return max(1, round(self.training_end_time - self.training_start_time))
+
 
 _JSON_COLUMNS = {"request", "transitions", "final_metrics"}
 _COLUMNS = [f.name for f in fields(JobRecord)]
@@ -98,18 +88,9 @@ def _to_row(record: JobRecord) -> dict[str, Any]:
 
 
 def _from_row(row: sqlite3.Row) -> JobRecord:
-    return JobRecord(
-        **{name: json.loads(row[name]) if name in _JSON_COLUMNS else row[name] for name in _COLUMNS}
-    )
-
-
-@dataclass(frozen=True)
-class LogEvent:
-    id: int
-    stream: str
-    timestamp: int
-    ingestion_time: int
-    message: str
+    values = {name: json.loads(row[name]) if name in _JSON_COLUMNS else row[name] for name in _COLUMNS}
+    status, secondary = JobStatus(values.pop("status")), SecondaryStatus(values.pop("secondary_status"))
+    return JobRecord(status=status, secondary_status=secondary, **values)
 
 
 @dataclass(frozen=True)
@@ -256,7 +237,8 @@ class Store:
             if status in JOB.terminal:
                 entry["EndTime"] = at
             record.transitions.append(entry)
-            record.status, record.secondary_status, record.last_modified_time = status, secondary, at
+            record.status, record.secondary_status = JobStatus(status), SecondaryStatus(secondary)
+            record.last_modified_time = at
             for key, value in changes.items():
                 setattr(record, key, value)
             row = _to_row(record)
@@ -272,75 +254,3 @@ class Store:
         with self.write() as db:
             assignments = ", ".join(f"{k} = ?" for k in changes)
             db.execute(f"UPDATE jobs SET {assignments} WHERE name = ?", [*values, name])
-
-    # -- log streams -------------------------------------------------------------------------------------
-
-    def create_stream(self, name: str, job_name: str, creation_time_ms: int) -> None:
-        with self.write() as db:
-            db.execute(
-                "INSERT INTO log_streams (name, job_name, creation_time) VALUES (?, ?, ?)",
-                (name, job_name, creation_time_ms),
-            )
-
-    def append_events(self, stream: str, events: Sequence[tuple[int, str]], ingestion_time_ms: int) -> None:
-        """Append (timestamp ms, message) events to a stream, in order, in one transaction."""
-        if not events:
-            return
-        with self.write() as db:
-            db.executemany(
-                "INSERT INTO log_events (stream, timestamp, ingestion_time, message) VALUES (?, ?, ?, ?)",
-                [(stream, timestamp, ingestion_time_ms, message) for timestamp, message in events],
-            )
-            db.execute(
-                "UPDATE log_streams SET first_event_timestamp = coalesce(first_event_timestamp, ?), "
-                "last_event_timestamp = ?, last_ingestion_time = ?, stored_bytes = stored_bytes + ? "
-                "WHERE name = ?",
-                (
-                    events[0][0],
-                    events[-1][0],
-                    ingestion_time_ms,
-                    sum(len(m.encode()) for _, m in events),
-                    stream,
-                ),
-            )
-
-    def streams(self, prefix: str = "", order_by_last_event: bool = False) -> list[sqlite3.Row]:
-        order = "coalesce(last_event_timestamp, creation_time), name" if order_by_last_event else "name"
-        return self.read(
-            f"SELECT * FROM log_streams WHERE substr(name, 1, ?) = ? ORDER BY {order}", (len(prefix), prefix)
-        )
-
-    def stream_exists(self, name: str) -> bool:
-        return bool(self.read("SELECT 1 FROM log_streams WHERE name = ?", (name,)))
-
-    def events(
-        self,
-        streams: Sequence[str],
-        *,
-        after_id: int | None = None,
-        before_id: int | None = None,
-        start_ms: int | None = None,
-        end_ms: int | None = None,
-        limit: int,
-        newest_first: bool = False,
-    ) -> list[LogEvent]:
-        """Events of the given streams in the id range and time window, oldest first unless newest_first."""
-        where = [f"stream IN ({', '.join('?' for _ in streams)})"]
-        parameters: list[Any] = list(streams)
-        for clause, value in (
-            ("id > ?", after_id),
-            ("id < ?", before_id),
-            ("timestamp >= ?", start_ms),
-            ("timestamp < ?", end_ms),
-        ):
-            if value is not None:
-                where.append(clause)
-                parameters.append(value)
-        rows = self.read(
-            f"SELECT * FROM log_events WHERE {' AND '.join(where)} "
-            f"ORDER BY id {'DESC' if newest_first else 'ASC'} LIMIT ?",
-            [*parameters, limit],
-        )
-        return [
-            LogEvent(r["id"], r["stream"], r["timestamp"], r["ingestion_time"], r["message"]) for r in rows
-        ]

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import Annotated, Any
+from typing import Any
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
 from roost.platform.errors import InvalidRequest
 from roost.platform.request import validation_message
@@ -26,27 +26,7 @@ CREATE TABLE IF NOT EXISTS tags (
 );
 """
 MAX_TAGS = 50
-_ALLOWED = r"^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$"  # botocore's TagKey/TagValue pattern (pydantic's regex has \p)
 _RESOURCE = re.compile(r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]*:[0-9]{12}:([a-z-]+)/.+$")
-
-
-class Tag(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-    Key: Annotated[str, Field(min_length=1, max_length=128, pattern=_ALLOWED)]
-    Value: Annotated[str, Field(max_length=256, pattern=_ALLOWED)]
-
-
-class _TagList(BaseModel):
-    model_config = ConfigDict(strict=True)
-    Tags: Annotated[list[Tag], Field(max_length=MAX_TAGS)]
-
-
-class _TagKeys(BaseModel):
-    model_config = ConfigDict(strict=True)
-    TagKeys: Annotated[
-        list[Annotated[str, Field(min_length=1, max_length=128, pattern=_ALLOWED)]],
-        Field(min_length=1, max_length=MAX_TAGS),
-    ]
 
 
 def parse_model(model: type[BaseModel], payload: Mapping[str, Any]) -> Any:
@@ -57,13 +37,13 @@ def parse_model(model: type[BaseModel], payload: Mapping[str, Any]) -> Any:
         raise InvalidRequest(validation_message(failure)) from None
 
 
-def parse_tags(tags: Any) -> dict[str, str]:
-    """A request's `Tags` member as {key: value}; InvalidRequest in SageMaker's words when malformed."""
-    given: _TagList = parse_model(_TagList, {"Tags": tags})
-    reserved = [t.Key for t in given.Tags if t.Key.lower().startswith("aws:")]
+def parse_tags(tags: Sequence[Mapping[str, str]]) -> dict[str, str]:
+    """A request's `Tags` member, already checked against botocore's TagList (api_shapes), as {key: value};
+    InvalidRequest for the keys SageMaker reserves."""
+    reserved = [t["Key"] for t in tags if t["Key"].lower().startswith("aws:")]
     if reserved:
         raise InvalidRequest(f"Tag keys beginning with 'aws:' are reserved for AWS use: {reserved[0]}")
-    return {t.Key: t.Value for t in given.Tags}
+    return {t["Key"]: t["Value"] for t in tags}
 
 
 class Tags:
@@ -112,6 +92,5 @@ class Tags:
     def delete(self, arn: str, keys: Sequence[str]) -> None:
         """Remove tags by key; keys the resource does not have are ignored, as SageMaker does."""
         self._check(arn)
-        given: _TagKeys = parse_model(_TagKeys, {"TagKeys": keys})
         with self.store.write() as db:
-            db.executemany("DELETE FROM tags WHERE arn = ? AND key = ?", [(arn, k) for k in given.TagKeys])
+            db.executemany("DELETE FROM tags WHERE arn = ? AND key = ?", [(arn, k) for k in keys])

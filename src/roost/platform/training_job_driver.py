@@ -18,12 +18,14 @@ from pathlib import Path
 from botocore.exceptions import BotoCoreError, ClientError
 
 from roost.errors import UserError
+from roost.platform.host_metrics import HostSampler
+from roost.platform.job_environment import passed_environment
 from roost.platform.job_execution import Executor, ProcessOutcome, StopControl
 from roost.platform.job_queue import Waiting
 from roost.platform.job_transitions import MAX_RUNTIME_MESSAGE, JobTransitions
 from roost.platform.job_workspace import JobDirectory
 from roost.platform.lifecycle import JobStatus, SecondaryStatus, StopReason
-from roost.platform.log_stream import LogStreamWriter
+from roost.platform.log_streams import LogStreams, LogStreamWriter
 from roost.platform.metrics import Metric, Metrics
 from roost.platform.request import CreateTrainingJobRequest
 from roost.platform.storage import Storage, join
@@ -31,8 +33,7 @@ from roost.platform.store import JobRecord, Store
 from roost.platform.training_metrics import DIMENSION, NAMESPACE, MetricTracker
 
 LineCallback = Callable[[str, str], None]
-# How long a job keeps trying to record its failure in a store that refuses writes (a full disk); after
-# that the next server start fails it (`recover`).
+# How long a job keeps trying to record its failure in a store that refuses writes (a full disk).
 RECORD_RETRY_S = 600.0
 log = logging.getLogger("roost.platform")
 
@@ -79,6 +80,7 @@ class _JobEvents:
 
     def started(self, pid: int, start_ticks: int | None) -> None:
         self.driver.store.update(self.name, pid=pid, pid_start_ticks=start_ticks)
+        HostSampler(self.driver.metrics, self.name, group=pid).start()  # the process leads its own group
 
     def line(self, text: str) -> None:
         at = time.time()
@@ -103,12 +105,14 @@ class TrainingJobDriver:
         self,
         store: Store,
         storage: Storage,
+        log_streams: LogStreams,
         jobs_dir: Path,
         executor: Executor,
         metrics: Metrics,
         on_line: LineCallback | None = None,
     ) -> None:
-        self.store, self.storage, self.jobs_dir, self.executor = store, storage, jobs_dir, executor
+        self.store, self.storage, self.log_streams = store, storage, log_streams
+        self.jobs_dir, self.executor = jobs_dir, executor
         self.metrics = metrics
         self.transitions = JobTransitions(store)
         self.on_line = on_line
@@ -146,7 +150,7 @@ class TrainingJobDriver:
             self._run(name, control)
         except Exception as error:  # a store or storage error no step expected: the job still ends
             log.exception("training job %s could not be run", name)
-            self._fail_in_the_end(name, _internal_failure(error))
+            self._fail_in_the_end(name, control, _internal_failure(error))
 
     # -- one job -----------------------------------------------------------------------------------------
 
@@ -194,8 +198,12 @@ class TrainingJobDriver:
             self.record_stopping(name, control, StopReason.REQUESTED)
             self.transitions.stopped(name, self._stopped_message(control))
             return
-        stream = LogStreamWriter(self.store, name, started)
-        environment = {**request.Environment, "TRAINING_JOB_NAME": name, "TRAINING_JOB_ARN": record.arn}
+        stream = self.log_streams.writer(name, started)
+        environment = {
+            **passed_environment(request.Environment),
+            "TRAINING_JOB_NAME": name,
+            "TRAINING_JOB_ARN": record.arn,
+        }
         outcome = self.executor.execute(
             job_dir.root, environment, control, _JobEvents(self, record, stream, control)
         )
@@ -211,7 +219,7 @@ class TrainingJobDriver:
     ) -> None:
         name, ended, stop = record.name, time.time(), outcome.stop_reason
         if outcome.error is not None:
-            self._fail_in_the_end(name, _internal_failure(outcome.error), training_end_time=ended)
+            self._fail_in_the_end(name, control, _internal_failure(outcome.error), training_end_time=ended)
             return
         if stop is None and not (outcome.returncode == 0 and job_dir.has_model()):
             failure = _algorithm_failure(job_dir, outcome.returncode, stream)
@@ -239,15 +247,16 @@ class TrainingJobDriver:
             # Stopped, or a stop arrived while the model was uploaded: never Completed after a stop.
             self.transitions.stopped(name, self._stopped_message(control), **kept)
 
-    def _fail_in_the_end(self, name: str, reason: str, **changes: object) -> None:
-        """End the job Failed, retrying while the store refuses writes (a full disk may be freed)."""
+    def _fail_in_the_end(self, name: str, control: StopControl, reason: str, **changes: object) -> None:
+        """End the job Failed, retrying while the store refuses writes (a full disk may be freed), until
+        RECORD_RETRY_S or a server shutdown; the next server start then fails it (`recover`)."""
         deadline, pause = time.monotonic() + RECORD_RETRY_S, 0.5
         while True:
             try:
                 self.transitions.fail(name, reason, **changes)
                 return
             except sqlite3.Error:
-                if time.monotonic() >= deadline:
+                if time.monotonic() >= deadline or control.shutdown:
                     log.exception("training job %s: giving up recording its failure", name)
                     return
                 time.sleep(pause)

@@ -26,8 +26,11 @@ class IRHeader(NamedTuple):
     id2: int = 0
 
 
-def pack(header: IRHeader, payload: bytes) -> bytes:
-    """Header, labels and payload as one record (what `RecordWriter.write` takes)."""
+def pack(header: IRHeader | tuple, payload: bytes) -> bytes:
+    """Header, labels and payload as one record (what `RecordWriter.write` takes).
+
+    `header` may be a plain `(flag, label, id, id2)` tuple, as `mx.recordio.pack` takes."""
+    header = IRHeader(*header)
     if isinstance(header.label, numbers.Number):
         head = _IR.pack(0, float(header.label), header.id, header.id2)
         return head + bytes(payload)
