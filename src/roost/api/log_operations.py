@@ -1,4 +1,4 @@
-"""CloudWatch Logs' read operations on the training jobs' log group, with CloudWatch's paging semantics.
+"""CloudWatch Logs' read operations on the platform's log groups, with CloudWatch's paging semantics.
 
 GetLogEvents tokens work as CloudWatch's: `nextForwardToken` of the last page comes back unchanged when no
 new event arrived, which is how clients (the SageMaker SDK, `aws logs tail`) know they are at the end.
@@ -9,13 +9,13 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from roost.platform.api_shapes import parse_input
 from roost.platform.errors import InvalidLogParameter, LogResourceNotFound
+from roost.platform.log_filter import compile_filter_pattern
 from roost.platform.log_streams import TRAINING_LOG_GROUP as LOG_GROUP
 from roost.platform.log_streams import LogEvent
 from roost.platform.services import Platform
@@ -25,7 +25,6 @@ MAX_RESPONSE_BYTES = 1_048_576  # CloudWatch's page size limit, counting 26 byte
 _EVENT_OVERHEAD = 26
 _TOKEN = re.compile(r"^([fb])/(\d{1,56})/s$")
 _LARGEST_ID = 2**63 - 1  # SQLite's largest integer: event ids, offsets and times stay below it
-_TERM = re.compile(r'([?-]?)(?:"((?:[^"\\]|\\.)*)"|(\S+))')
 
 
 class _Input(BaseModel):
@@ -74,18 +73,20 @@ def _validate(operation: str, model: type[Any], payload: dict[str, Any]) -> Any:
     return model.model_validate(parse_input(operation, payload, service_name="logs"))
 
 
-def _parse(operation: str, model: type[Any], payload: dict[str, Any]) -> Any:
+def _parse(operation: str, model: type[Any], payload: dict[str, Any], platform: Platform) -> tuple[Any, str]:
+    """The request and the log group it names: the training jobs', an endpoint's, the transform jobs'."""
     given = _validate(operation, model, payload)
     group = given.logGroupName or (given.logGroupIdentifier or "").rpartition(":log-group:")[2] or None
     if group is None:
         raise InvalidLogParameter("Either logGroupName or logGroupIdentifier must be given")
-    if group.removesuffix(":*") != LOG_GROUP:
+    group = group.removesuffix(":*")
+    if not platform.log_streams.group_exists(group):
         raise LogResourceNotFound("The specified log group does not exist.")
-    return given
+    return given, group
 
 
-def _stream_arn(region: str, name: str) -> str:
-    return f"arn:aws:logs:{region}:{DEFAULT_ACCOUNT}:log-group:{LOG_GROUP}:log-stream:{name}"
+def _stream_arn(region: str, group: str, name: str) -> str:
+    return f"arn:aws:logs:{region}:{DEFAULT_ACCOUNT}:log-group:{group}:log-stream:{name}"
 
 
 def _offset_token(offset: int) -> str:
@@ -114,7 +115,7 @@ def describe_log_groups(platform: Platform, payload: dict[str, Any], region: str
         LOG_GROUP.startswith(given.logGroupNamePrefix or "")
         and (given.logGroupNamePattern or "").lower() in LOG_GROUP.lower()
     )
-    if not streams or not wanted or _offset(given.nextToken) > 0:
+    if _offset(given.nextToken) > 0 or not streams or not wanted:
         return {"logGroups": []}
     arn = f"arn:aws:logs:{region}:{DEFAULT_ACCOUNT}:log-group:{LOG_GROUP}"
     group = {
@@ -130,13 +131,14 @@ def describe_log_groups(platform: Platform, payload: dict[str, Any], region: str
 
 
 def describe_log_streams(platform: Platform, payload: dict[str, Any], region: str) -> dict[str, Any]:
-    given: DescribeStreamsInput = _parse("DescribeLogStreams", DescribeStreamsInput, payload)
+    given, group = _parse("DescribeLogStreams", DescribeStreamsInput, payload, platform)
     by_time = given.orderBy == "LastEventTime"
     if by_time and given.logStreamNamePrefix:
         raise InvalidLogParameter("Cannot order by LastEventTime with a logStreamNamePrefix.")
     start = _offset(given.nextToken)
     streams = platform.log_streams.streams(
         given.logStreamNamePrefix or "",
+        group=group,
         by_last_event=by_time,
         descending=given.descending,
         offset=start,
@@ -147,7 +149,7 @@ def describe_log_streams(platform: Platform, payload: dict[str, Any], region: st
             {
                 "logStreamName": s.name,
                 "creationTime": s.creation_time,
-                "arn": _stream_arn(region, s.name),
+                "arn": _stream_arn(region, group, s.name),
                 "storedBytes": s.stored_bytes,
                 **{
                     key: value
@@ -183,9 +185,9 @@ def _within_size(events: list[LogEvent], newest_first: bool = False) -> list[Log
 
 
 def get_log_events(platform: Platform, payload: dict[str, Any], region: str) -> dict[str, Any]:
-    given: GetEventsInput = _parse("GetLogEvents", GetEventsInput, payload)
+    given, group = _parse("GetLogEvents", GetEventsInput, payload, platform)
     log_streams = platform.log_streams
-    if not log_streams.exists(given.logStreamName):
+    if not log_streams.exists(given.logStreamName, group):
         raise LogResourceNotFound("The specified log stream does not exist.")
     window = {"start_ms": given.startTime, "end_ms": given.endTime, "limit": given.limit}
     if given.nextToken is not None:
@@ -218,38 +220,12 @@ def get_log_events(platform: Platform, payload: dict[str, Any], region: str) -> 
     }
 
 
-def compile_filter_pattern(pattern: str | None) -> Callable[[str], bool]:
-    """A CloudWatch term pattern as a predicate: terms and "quoted phrases" all present (AND),
-    `?term` any of them (OR), `-term` absent. Matching is case-sensitive, as CloudWatch's."""
-    text = (pattern or "").strip()
-    if not text:
-        return lambda message: True
-    if text[0] in "{[%":
-        raise InvalidLogParameter(
-            'Invalid filter pattern: roost supports term patterns (terms, "quoted phrases", ?any, '
-            "-excluded), not JSON, space-delimited or regular-expression patterns"
-        )
-    required, excluded, any_of = [], [], []
-    for prefix, quoted, bare in _TERM.findall(text):
-        term = quoted.replace('\\"', '"') if quoted or not bare else bare
-        {"": required, "-": excluded, "?": any_of}[prefix].append(term)
-
-    def matches(message: str) -> bool:
-        return (
-            all(term in message for term in required)
-            and not any(term in message for term in excluded)
-            and (not any_of or any(term in message for term in any_of))
-        )
-
-    return matches
-
-
 def filter_log_events(platform: Platform, payload: dict[str, Any], region: str) -> dict[str, Any]:
-    given: FilterEventsInput = _parse("FilterLogEvents", FilterEventsInput, payload)
+    given, group = _parse("FilterLogEvents", FilterEventsInput, payload, platform)
     if given.logStreamNames and given.logStreamNamePrefix:
         raise InvalidLogParameter("logStreamNames and logStreamNamePrefix cannot both be specified")
     log_streams = platform.log_streams
-    known = [stream.name for stream in log_streams.streams(given.logStreamNamePrefix or "")]
+    known = [stream.name for stream in log_streams.streams(given.logStreamNamePrefix or "", group=group)]
     streams = [name for name in known if given.logStreamNames is None or name in given.logStreamNames]
     matches = compile_filter_pattern(given.filterPattern)
     found: list[LogEvent] = []

@@ -10,11 +10,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import time
 from typing import Annotated, Any, Literal
 
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 
+from roost.platform.api_shapes import parse_input
 from roost.platform.errors import (
     InvalidMetricParameter,
     InvalidMetricParameterCombination,
@@ -27,6 +29,7 @@ from roost.platform.services import Platform
 MAX_DATAPOINTS = 1440  # GetMetricStatistics' limit per call
 LIST_PAGE = 500
 _Name = Annotated[str, Field(min_length=1, max_length=255)]
+Timestamp = Annotated[float, Field(ge=0, allow_inf_nan=False)]  # epoch seconds
 Statistic = Literal["SampleCount", "Average", "Sum", "Minimum", "Maximum"]
 
 
@@ -49,6 +52,7 @@ class ListMetricsInput(_Input):
     MetricName: _Name | None = None
     Dimensions: Annotated[list[DimensionFilter], Field(max_length=10)] = []
     NextToken: str | None = None
+    RecentlyActive: Literal["PT3H"] | None = None  # only metrics with data in the last three hours
 
 
 class MetricSpec(_Input):
@@ -64,8 +68,8 @@ class MetricSpec(_Input):
 
 
 class GetMetricStatisticsInput(MetricSpec):
-    StartTime: float
-    EndTime: float
+    StartTime: Timestamp
+    EndTime: Timestamp
     Period: Annotated[int, Field(ge=1)]
     Statistics: Annotated[list[Statistic], Field(min_length=1, max_length=5)] | None = None
     ExtendedStatistics: Annotated[list[str], Field(min_length=1, max_length=10)] | None = None
@@ -89,22 +93,26 @@ class MetricDataQuery(_Input):
 
 class GetMetricDataInput(_Input):
     MetricDataQueries: Annotated[list[MetricDataQuery], Field(min_length=1, max_length=500)]
-    StartTime: float
-    EndTime: float
+    StartTime: Timestamp
+    EndTime: Timestamp
     NextToken: str | None = None
     ScanBy: Literal["TimestampDescending", "TimestampAscending"] = "TimestampDescending"
     MaxDatapoints: Annotated[int, Field(ge=1)] = 100_800
 
 
-def _parse(model: type[Any], payload: dict[str, Any]) -> Any:
+def _parse(operation: str, model: type[Any], payload: dict[str, Any]) -> Any:
+    """The members roost acts on; then the whole request against botocore's shape for the operation."""
     try:
-        return model.model_validate(payload)
+        given = model.model_validate(payload)
     except pydantic.ValidationError as failure:
         missing = [e for e in failure.errors() if e["type"] == "missing"]
         if missing:
-            where = ".".join(str(part) for part in missing[0]["loc"])
+            # The query protocol's names, which CloudWatch's messages use: Dimensions.member.1.Name
+            where = ".".join(f"member.{p + 1}" if isinstance(p, int) else str(p) for p in missing[0]["loc"])
             raise MissingMetricParameter(f"The parameter {where} is required.") from None
         raise InvalidMetricParameter(validation_message(failure)) from None
+    parse_input(operation, payload, service_name="cloudwatch")
+    return given
 
 
 def _check_window(start: float, end: float) -> None:
@@ -132,9 +140,12 @@ def _dimensions(metric: Metric) -> list[dict[str, str]]:
 
 
 def list_metrics(platform: Platform, payload: dict[str, Any], region: str) -> dict[str, Any]:
-    given: ListMetricsInput = _parse(ListMetricsInput, payload)
+    given: ListMetricsInput = _parse("ListMetrics", ListMetricsInput, payload)
     found = platform.metrics.list(
-        given.Namespace, given.MetricName, [(d.Name, d.Value) for d in given.Dimensions]
+        given.Namespace,
+        given.MetricName,
+        [(d.Name, d.Value) for d in given.Dimensions],
+        since=time.time() - 3 * 3600 if given.RecentlyActive else None,
     )
     start = _offset(given.NextToken)
     response: dict[str, Any] = {
@@ -149,7 +160,7 @@ def list_metrics(platform: Platform, payload: dict[str, Any], region: str) -> di
 
 
 def get_metric_statistics(platform: Platform, payload: dict[str, Any], region: str) -> dict[str, Any]:
-    given: GetMetricStatisticsInput = _parse(GetMetricStatisticsInput, payload)
+    given: GetMetricStatisticsInput = _parse("GetMetricStatistics", GetMetricStatisticsInput, payload)
     if bool(given.Statistics) == bool(given.ExtendedStatistics):
         raise InvalidMetricParameterCombination(
             "Must specify either Statistics or ExtendedStatistics, but not both."
@@ -180,7 +191,7 @@ def get_metric_statistics(platform: Platform, payload: dict[str, Any], region: s
 
 
 def get_metric_data(platform: Platform, payload: dict[str, Any], region: str) -> dict[str, Any]:
-    given: GetMetricDataInput = _parse(GetMetricDataInput, payload)
+    given: GetMetricDataInput = _parse("GetMetricData", GetMetricDataInput, payload)
     if given.NextToken is not None:
         raise InvalidMetricParameter(
             "The specified NextToken is invalid: roost returns every datapoint at once."

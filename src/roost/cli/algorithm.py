@@ -7,7 +7,9 @@ from pathlib import Path
 
 from roost.cli.model_server import add_serving_arguments, serve_model
 
-HELP = "run the algorithm itself on a job directory laid out like SageMaker's /opt/ml (train, serve)"
+HELP = (
+    "run the algorithm itself on a job directory laid out like SageMaker's /opt/ml (train, serve, transform)"
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,12 +34,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--ml-dir", type=Path, default=Path("/opt/ml"), help="the job directory (default /opt/ml)"
     )
     add_serving_arguments(serve, host="0.0.0.0")
+    transform = actions.add_parser(
+        "transform",
+        help="answer every file of DIR/input/data into DIR/output/data/<file>.out (batch transform)",
+        description="Batch transform: the model DIR/model/model.tar.gz answers each file under "
+        "DIR/input/data as its endpoint would (DIR/input/config/transform.json: ContentType, Accept), into "
+        "DIR/output/data/<file>.out; a failure goes to DIR/output/failure (exit 1).",
+    )
+    transform.add_argument("--ml-dir", type=Path, required=True, help="the job directory")
 
 
 def run(args: argparse.Namespace) -> int:
     if args.action == "serve":
         args.model = args.ml_dir / "model"
         return serve_model(args)
+    if args.action == "transform":
+        from roost.inference.batch_transform import run as transform
+
+        return transform(args.ml_dir)
     from roost.algorithm.entry import run as train
 
     return train(args.ml_dir)

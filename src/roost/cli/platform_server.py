@@ -1,4 +1,4 @@
-"""`roost server`: the SageMaker-compatible training-job service on this machine."""
+"""`roost server`: the SageMaker-compatible platform (training jobs, endpoints, transform jobs) here."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from pathlib import Path
 from roost.cli.api_client import DEFAULT_PORT
 from roost.platform.defaults import DEFAULT_STATE_DIR, STOP_GRACE_S
 
-HELP = "run the training-job server that the AWS CLI, boto3 and the SageMaker SDK talk to (--endpoint-url)"
+HELP = (
+    "run the platform (training jobs, endpoints, batch transform) that AWS clients talk to (--endpoint-url)"
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -37,7 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--data-root",
         type=Path,
         default=Path.cwd(),
-        help="s3://BUCKET/KEY means DATA_ROOT/BUCKET/KEY; the server reads and writes nowhere else "
+        help="s3://BUCKET/KEY means DATA_ROOT/BUCKET/KEY, for jobs and for S3 calls to this server; "
+        "the server reads and writes nowhere else "
         "(default: the current directory)",
     )
     parser.add_argument(
@@ -90,7 +93,13 @@ def run(args: argparse.Namespace) -> int:
         console.print("  bound to this machine only (--host 0.0.0.0 to let other machines in)")
     console.print(f"  state: {state_dir}   data root (s3://BUCKET/KEY): {storage.data_root}")
     if s3 is not None:
-        console.print(f"  s3:// URIs go to {args.s3_endpoint_url}")
+        console.print(
+            f"  s3:// URIs go to {args.s3_endpoint_url}; upload there (this server answers no S3 calls)"
+        )
+    else:
+        console.print(
+            f"  S3 on the data root: aws --endpoint-url {url} s3 cp FILE s3://BUCKET/KEY", soft_wrap=True
+        )
     console.print(
         f"  try: aws --endpoint-url {url} sagemaker list-training-jobs   |   console: {url}/", soft_wrap=True
     )

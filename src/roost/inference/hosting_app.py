@@ -80,7 +80,8 @@ def _too_large(size: str) -> InvocationError:
     )
 
 
-async def _read_body(request: Request) -> bytes:
+async def read_invocation_body(request: Request) -> bytes:
+    """The body, refused (InvocationError 413) past MAX_BODY_BYTES."""
     try:
         return await read_body(request, MAX_BODY_BYTES, drain=DRAIN_BYTES)
     except BodyTooLarge as error:
@@ -120,7 +121,7 @@ class Endpoint:
 
     async def invoke(self, request: Request) -> tuple[bytes, str]:
         """(body, media type) of the answer, or InvocationError."""
-        body = await _read_body(request)
+        body = await read_invocation_body(request)
         content_type = _media_type(request.headers.get("content-type", ""))
         if content_type not in CONTENT_TYPES:
             raise InvocationError(
@@ -155,23 +156,25 @@ class Endpoint:
             body, media_type = await self.invoke(request)
         except InvocationError as error:
             if error.status == 413:
-                return _runtime_error(400, "ValidationError", {"Message": error.message})
-            return _model_error(error.status, error.message)
+                return runtime_error(400, "ValidationError", {"Message": error.message})
+            return model_error(error.status, error.message)
         except Exception:
             log.exception("invocation failed")
-            return _model_error(500, SERVER_ERROR)
+            return model_error(500, SERVER_ERROR)
         return Response(
             body, media_type=media_type, headers={"x-Amzn-Invoked-Production-Variant": "AllTraffic"}
         )
 
 
-def _runtime_error(status: int, code: str, fields: dict[str, object]) -> Response:
+def runtime_error(status: int, code: str, fields: dict[str, object]) -> Response:
     return JSONResponse(fields, status_code=status, headers={"x-amzn-ErrorType": code})
 
 
-def _model_error(status: int, message: str) -> Response:
+def model_error(status: int, message: str, see: str = "the roost serve log", **fields: object) -> Response:
+    """SageMaker Runtime's ModelError (HTTP 424) for a container's error answer; `see` says where its
+    log is, `fields` adds members (LogStreamArn)."""
     side = "client" if status < 500 else "server"
-    return _runtime_error(
+    return runtime_error(
         424,
         "ModelError",
         {
@@ -179,7 +182,8 @@ def _model_error(status: int, message: str) -> Response:
             "OriginalStatusCode": status,
             "OriginalMessage": message,
             "Message": f'Received {side} error ({status}) from primary with message "{message}". '
-            "See the roost serve log for more information.",
+            f"See {see} for more information.",
+            **fields,
         },
     )
 

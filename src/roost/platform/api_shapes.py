@@ -20,14 +20,15 @@ from typing import Any
 import regex
 from botocore.model import ListShape, MapShape, Shape, StructureShape
 
-from roost.platform.errors import InvalidLogParameter, InvalidRequest
+from roost.platform.errors import InvalidLogParameter, InvalidMetricParameter, InvalidRequest
 from roost.platform.service_model import service
 
 # The error each service answers a validation failure with (SageMaker: ValidationException; CloudWatch
-# Logs words it the same but answers InvalidParameterException).
-SERVICE_ERRORS: dict[str, type[InvalidRequest | InvalidLogParameter]] = {
+# Logs words it the same but answers InvalidParameterException; CloudWatch InvalidParameterValue).
+SERVICE_ERRORS: dict[str, type[InvalidRequest | InvalidLogParameter | InvalidMetricParameter]] = {
     "sagemaker": InvalidRequest,
     "logs": InvalidLogParameter,
+    "cloudwatch": InvalidMetricParameter,
 }
 _INT32 = (-(2**31), 2**31 - 1)
 _INT64 = (-(2**63), 2**63 - 1)

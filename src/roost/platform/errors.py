@@ -17,6 +17,10 @@ class JobNotFound(UserError):
     """No training job of that name (SageMaker answers `ValidationException`, not `ResourceNotFound`)."""
 
 
+class ResourceNotFound(UserError):
+    """No resource of that name, where SageMaker answers `ResourceNotFound` (a hyperparameter tuning job)."""
+
+
 class LogResourceNotFound(UserError):
     """No such log group or log stream (CloudWatch Logs' `ResourceNotFoundException`)."""
 
@@ -35,3 +39,19 @@ class MissingMetricParameter(UserError):
 
 class InvalidMetricParameterCombination(UserError):
     """CloudWatch parameters that cannot go together (`InvalidParameterCombination`)."""
+
+
+class EndpointNotFound(UserError):
+    """InvokeEndpoint on an endpoint that is not serving (SageMaker Runtime's `ValidationError`)."""
+
+
+class EndpointUnavailable(UserError):
+    """No instance of the chosen variant can take a request now (SageMaker Runtime's `ServiceUnavailable`)."""
+
+
+class S3Error(UserError):
+    """An S3 error: its code (NoSuchKey, BadDigest, ...), HTTP status, message and what it is about."""
+
+    def __init__(self, status: int, code: str, message: str, resource: str = "") -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.resource = status, code, message, resource

@@ -68,6 +68,10 @@ class Lifecycle:
     def allows(self, current: str, new: str) -> bool:
         return new in self.moves.get(current, frozenset())  # type: ignore[call-overload]
 
+    def into(self, status: StrEnum) -> tuple[str, ...]:
+        """The statuses from which a move to `status` is allowed (a store update's `only_from`)."""
+        return tuple(str(s) for s, nexts in self.moves.items() if status in nexts)
+
     def active(self) -> tuple[str, ...]:
         """Statuses of resources that still need the platform (a process, a watch)."""
         return tuple(str(status) for status, nexts in self.moves.items() if nexts)

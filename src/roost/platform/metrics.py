@@ -2,7 +2,8 @@
 
 A metric is CloudWatch's triple (namespace, name, dimensions); its data points are (time, value). Statistics
 over a period are computed when asked, as CloudWatch does for GetMetricStatistics and GetMetricData: the
-periods start at multiples of the period since the epoch, and a period without data gives no point.
+periods follow one another from the start time (rounded down to its minute, or its second for periods
+under a minute), and a period without data gives no point.
 """
 
 from __future__ import annotations
@@ -83,13 +84,19 @@ class Metrics:
         namespace: str | None = None,
         name: str | None = None,
         dimensions: Sequence[tuple[str, str | None]] = (),
+        since: float | None = None,
     ) -> list[Metric]:
-        """The metrics that have data, in (namespace, name, dimensions) order; a dimension filter's value
-        None matches any value, and a metric may have dimensions the filter does not name."""
-        where, parameters = [], []
-        for column, value in (("namespace", namespace), ("metric_name", name)):
+        """The metrics that have data (since `since`, if given), in (namespace, name, dimensions) order; a
+        dimension filter's value None matches any value, and a metric may have dimensions it does not name."""
+        where: list[str] = []
+        parameters: list[object] = []
+        for clause, value in (
+            ("namespace = ?", namespace),
+            ("metric_name = ?", name),
+            ("timestamp >= ?", since),
+        ):
             if value is not None:
-                where.append(f"{column} = ?")
+                where.append(clause)
                 parameters.append(value)
         rows = self.store.read(
             "SELECT DISTINCT namespace, metric_name, dimensions FROM metric_points "
@@ -122,9 +129,10 @@ class Metrics:
         self, metric: Metric, start: float, end: float, period: int, statistics: Sequence[str]
     ) -> list[tuple[float, dict[str, float]]]:
         """Per period that has data: (the period's start, {statistic: value}), oldest first."""
+        origin = math.floor(start / 60) * 60 if period % 60 == 0 else math.floor(start)
         by_period: dict[float, list[float]] = {}
-        for at, value in self.points(metric, start, end):
-            by_period.setdefault(math.floor(at / period) * period, []).append(value)
+        for at, value in self.points(metric, origin, end):
+            by_period.setdefault(origin + (at - origin) // period * period, []).append(value)
         return [
             (begin, {name: _statistic(name, values) for name in statistics})
             for begin, values in sorted(by_period.items())

@@ -21,7 +21,7 @@ from roost.atomic_file import write_atomically
 from roost.platform.errors import InvalidRequest
 
 # S3's bucket naming rules; they also keep `..` and empty names out of the data root.
-_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
+BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,11 @@ class Storage:
         self.confined = confined
         self._s3 = s3_client
 
+    @property
+    def local(self) -> bool:
+        """Whether s3:// URIs mean folders of the data root (no S3-compatible endpoint is configured)."""
+        return self._s3 is None
+
     # -- resolving ---------------------------------------------------------------------------------------
 
     def _inside_root(self, path: Path, uri: str) -> Path:
@@ -67,7 +72,7 @@ class Storage:
         parsed = urlparse(uri)
         if parsed.scheme == "s3":
             bucket, key = parsed.netloc, unquote(parsed.path).removeprefix("/")
-            if not _BUCKET.match(bucket):
+            if not BUCKET_NAME.match(bucket):
                 raise InvalidRequest(f"'{uri}' does not name a valid S3 bucket ('{bucket}')")
             parts = [p for p in key.split("/") if p]
             if key.startswith("/") or any(p in (".", "..") for p in parts):

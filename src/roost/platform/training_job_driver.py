@@ -18,6 +18,7 @@ from pathlib import Path
 from botocore.exceptions import BotoCoreError, ClientError
 
 from roost.errors import UserError
+from roost.platform.host_metrics import HostSampler
 from roost.platform.job_environment import passed_environment
 from roost.platform.job_execution import Executor, ProcessOutcome, StopControl
 from roost.platform.job_queue import Waiting
@@ -79,6 +80,7 @@ class _JobEvents:
 
     def started(self, pid: int, start_ticks: int | None) -> None:
         self.driver.store.update(self.name, pid=pid, pid_start_ticks=start_ticks)
+        HostSampler(self.driver.metrics, self.name, group=pid).start()  # the process leads its own group
 
     def line(self, text: str) -> None:
         at = time.time()
