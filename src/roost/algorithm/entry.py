@@ -176,8 +176,13 @@ def _end_loader_workers(workers: set[multiprocessing.process.BaseProcess]) -> No
     """Kill the loader workers still alive when training has ended, however it ended.
 
     They ignore SIGTERM (see loader._quiet_worker), and one blocked on a full pipe after an error would
-    make the interpreter's exit wait for it forever; nothing of theirs is worth keeping by then.
+    make the interpreter's exit wait for it forever; nothing of theirs is worth keeping by then. PyTorch's
+    SIGCHLD handler raises when a worker dies by a signal, which would stop this loop half-way: training
+    is over, so it goes first.
     """
+    if workers:
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     for worker in workers:
         worker.kill()
+    for worker in workers:
         worker.join(timeout=5)
