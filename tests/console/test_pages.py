@@ -252,6 +252,21 @@ def test_odd_query_parameters_are_no_server_errors(client, platform):
         assert client.get(path, params=query).status_code == 200, (path, query)
 
 
+def test_models_and_endpoints_pages(client, platform):
+    assert "No models." in client.get("/models").text
+    assert "No endpoints." in client.get("/endpoints").text
+    assert client.get("/models/nothing").status_code == 404
+    assert client.get("/endpoints/nothing").status_code == 404
+    assert client.get("/endpoints/nothing/summary").status_code == 404
+    platform.training_jobs.create(workshop_request("running"))
+    assert "Create endpoint from this job" not in client.get("/jobs/running").text
+    forged = client.post("/jobs/running/create-endpoint", headers={"Origin": "http://evil.example"})
+    assert forged.status_code == 403
+    early = client.post("/jobs/running/create-endpoint", headers=SAME_SITE)
+    assert early.status_code == 400 and "has no model artifact yet" in early.text
+    assert "No models." in client.get("/models").text
+
+
 def test_unknown_things_are_404_pages(client):
     assert "No training job named nobody" in client.get("/jobs/nobody").text
     assert client.get("/jobs/nobody").status_code == 404

@@ -101,3 +101,43 @@ document.addEventListener("DOMContentLoaded", () => {
   const jump = document.querySelector("[data-jump-to-end]");
   if (jump) followLog();
 });
+
+// An endpoint's photo test: the file goes to InvokeEndpoint as is; the answer's top classes are shown.
+document.addEventListener("submit", async (event) => {
+  const form = event.target.closest("[data-invoke]");
+  if (!form) return;
+  event.preventDefault();
+  const file = form.querySelector("input[type=file]").files[0];
+  const shown = document.getElementById("prediction");
+  const answer = await fetch(form.dataset.invoke, {
+    method: "POST",
+    headers: { "Content-Type": "application/x-image", Accept: "application/json" },
+    body: file,
+  });
+  const text = await answer.text();
+  shown.replaceChildren();
+  if (!answer.ok) {
+    const problem = document.createElement("p");
+    problem.className = "problem";
+    problem.textContent = text;
+    shown.append(problem);
+    return;
+  }
+  const ranked = JSON.parse(text).map((p, label) => ({ label, p })).sort((a, b) => b.p - a.p).slice(0, 5);
+  const table = document.createElement("table");
+  table.className = "list";
+  table.id = "top-classes";
+  table.createTHead().insertRow().append(...["Class", "Probability"].map((t) => {
+    const th = document.createElement("th");
+    th.scope = "col";
+    th.textContent = t;
+    return th;
+  }));
+  const body = table.createTBody();
+  for (const { label, p } of ranked) {
+    const row = body.insertRow();
+    row.insertCell().textContent = `class ${label}`;
+    row.insertCell().textContent = p.toFixed(4);
+  }
+  shown.append(table);
+});
