@@ -17,6 +17,7 @@ from roost.api.app import create_app
 from roost.platform.errors import JobNotFound
 from roost.platform.services import Platform
 from roost.platform.storage import Storage
+from roost.platform.store import JobQuery
 from workshop import workshop_request
 
 SAME_SITE = {"Origin": "http://localhost"}
@@ -265,6 +266,20 @@ def test_models_and_endpoints_pages(client, platform):
     early = client.post("/jobs/running/create-endpoint", headers=SAME_SITE)
     assert early.status_code == 400 and "has no model artifact yet" in early.text
     assert "No models." in client.get("/models").text
+
+
+def test_create_endpoint_makes_nothing_when_a_name_is_taken(client, platform, data_root):
+    platform.training_jobs.create(workshop_request("done"))
+    artifact = data_root / "birds" / "done" / "output" / "model.tar.gz"
+    artifact.parent.mkdir(parents=True)
+    artifact.write_bytes(b"a model")
+    platform.training_jobs.store.update("done", model_artifacts="s3://birds/done/output/model.tar.gz")
+    image = {"Image": "image-classification:1", "ModelDataUrl": "s3://birds/done/output/model.tar.gz"}
+    platform.models.create({"ModelName": "done", "PrimaryContainer": image}, "us-east-1")
+    answer = client.post("/jobs/done/create-endpoint", headers=SAME_SITE)
+    assert answer.status_code == 400 and "A model named done exists already" in answer.text
+    assert "No endpoints." in client.get("/endpoints").text
+    assert platform.endpoint_configs.list(JobQuery()) == []
 
 
 def test_unknown_things_are_404_pages(client):

@@ -65,6 +65,23 @@ def endpoint_summary(platform: Platform, call: Call) -> Response:
     return render("_endpoint_summary.html", **context)
 
 
+def _check_free(platform: Platform, name: str) -> None:
+    """Refuse before creating anything when one of the three names is taken: nothing is left half-made."""
+    for kind, resources in (
+        ("model", platform.models),
+        ("endpoint configuration", platform.endpoint_configs),
+        ("endpoint", platform.endpoints),
+    ):
+        try:
+            resources.describe(name, DEFAULT_REGION)
+        except UserError:
+            continue
+        raise UserError(
+            f"A {kind} named {name} exists already: the console names the model, endpoint configuration "
+            "and endpoint after the job; delete it first (aws sagemaker delete-...), or clone the job"
+        )
+
+
 def create_endpoint(platform: Platform, call: Call) -> Response:
     """A model, an endpoint configuration and an endpoint named after the job, from its model.tar.gz."""
     name = call.path["name"]
@@ -76,6 +93,7 @@ def create_endpoint(platform: Platform, call: Call) -> Response:
     try:
         if not job.model_artifacts:
             raise UserError(f"Training job {name} has no model artifact yet: wait until it is Completed")
+        _check_free(platform, name)
         platform.models.create(
             {
                 "ModelName": name,
