@@ -61,3 +61,55 @@ def workshop_request(
         request["HyperParameters"]["_fake_mode"] = fake_mode
     request.update(overrides)
     return request
+
+
+LEARNING_RATE_RANGE = {
+    "Name": "learning_rate",
+    "MinValue": "0.001",
+    "MaxValue": "0.5",
+    "ScalingType": "Logarithmic",
+}
+
+
+def tuning_request(
+    name: str = "birds-tuning",
+    *,
+    strategy: str = "Bayesian",
+    max_jobs: int | None = 3,
+    max_parallel: int = 1,
+    ranges: dict | None = None,
+    epochs: int = 2,
+    fake_mode: str | None = None,
+    **config: Any,
+) -> dict:
+    """create_hyper_parameter_tuning_job's arguments: the workshop's job as the definition, tuned on
+    validation:accuracy (by default over learning_rate, log scale)."""
+    job = workshop_request(epochs=epochs, fake_mode=fake_mode)
+    limits = {"MaxParallelTrainingJobs": max_parallel}
+    if max_jobs is not None:
+        limits["MaxNumberOfTrainingJobs"] = max_jobs
+    definition = {
+        key: job[key]
+        for key in (
+            "RoleArn",
+            "AlgorithmSpecification",
+            "ResourceConfig",
+            "InputDataConfig",
+            "OutputDataConfig",
+            "StoppingCondition",
+        )
+    }
+    definition["StaticHyperParameters"] = job["HyperParameters"]
+    return {
+        "HyperParameterTuningJobName": name,
+        "HyperParameterTuningJobConfig": {
+            "Strategy": strategy,
+            "HyperParameterTuningJobObjective": {"Type": "Maximize", "MetricName": "validation:accuracy"},
+            "ResourceLimits": limits,
+            "ParameterRanges": {"ContinuousParameterRanges": [LEARNING_RATE_RANGE]}
+            if ranges is None
+            else ranges,
+            **config,
+        },
+        "TrainingJobDefinition": definition,
+    }

@@ -15,7 +15,7 @@ from roost_server import Server, wait_until
 from roost.api.app import SERVICES
 from roost.platform.api_shapes import shape_errors
 from roost.platform.service_model import service
-from workshop import workshop_request
+from workshop import tuning_request, workshop_request
 
 # X-Amz-Target prefix -> botocore's service model.
 MODELS = {"SageMaker": "sagemaker", "Logs_20140328": "logs", "GraniteServiceVersion20100801": "cloudwatch"}
@@ -54,6 +54,21 @@ CALLS: list[tuple[str, Callable[[Jobs], dict[str, Any]]]] = [
     ("SageMaker.DescribeTrainingJob", lambda jobs: {"TrainingJobName": "shapes-running"}),
     ("SageMaker.ListTrainingJobs", lambda jobs: {"MaxResults": 2}),
     ("SageMaker.StopTrainingJob", lambda jobs: {"TrainingJobName": "shapes-running"}),
+    ("SageMaker.CreateHyperParameterTuningJob", lambda jobs: tuning_request("shapes-tuning", max_jobs=1)),
+    (
+        "SageMaker.DescribeHyperParameterTuningJob",
+        lambda jobs: {"HyperParameterTuningJobName": "shapes-tuned"},
+    ),
+    (
+        "SageMaker.DescribeHyperParameterTuningJob",
+        lambda jobs: {"HyperParameterTuningJobName": "shapes-tuning"},
+    ),
+    ("SageMaker.ListHyperParameterTuningJobs", lambda jobs: {"MaxResults": 1}),
+    (
+        "SageMaker.ListTrainingJobsForHyperParameterTuningJob",
+        lambda jobs: {"HyperParameterTuningJobName": "shapes-tuned"},
+    ),
+    ("SageMaker.StopHyperParameterTuningJob", lambda jobs: {"HyperParameterTuningJobName": "shapes-tuning"}),
     ("SageMaker.AddTags", lambda jobs: {"ResourceArn": jobs["arn"], "Tags": [{"Key": "lab", "Value": "2"}]}),
     ("SageMaker.ListTags", lambda jobs: {"ResourceArn": jobs["arn"]}),
     ("SageMaker.DeleteTags", lambda jobs: {"ResourceArn": jobs["arn"], "TagKeys": ["lab"]}),
@@ -138,6 +153,15 @@ CALLS: list[tuple[str, Callable[[Jobs], dict[str, Any]]]] = [
 @pytest.fixture(scope="module")
 def jobs(server: Server) -> Jobs:
     sagemaker = server.client("sagemaker")
+    sagemaker.create_hyper_parameter_tuning_job(**tuning_request("shapes-tuned", max_jobs=1))
+    wait_until(
+        lambda: (
+            sagemaker.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName="shapes-tuned")[
+                "HyperParameterTuningJobStatus"
+            ]
+            == "Completed"
+        )
+    )
     sagemaker.create_training_job(**workshop_request("shapes-done", epochs=2))
     sagemaker.create_training_job(**workshop_request("shapes-failed", fake_mode="fail"))
     sagemaker.create_training_job(**workshop_request("shapes-running", epochs=500, fake_mode="slow"))

@@ -135,51 +135,108 @@ Flag = Annotated[int, BeforeValidator(_flag), Expects("'0', '1'")]
 class Hyperparameters(BaseModel):
     """Typed, validated hyperparameters with the container's effective defaults (docs/algorithm.md §1.3)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # The attribute docstrings are the descriptions the console shows beside each field (spec §1.3).
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     num_classes: PositiveInt
+    """Number of output classes: the width of the final fully connected layer. For multi-label training,
+    the total number of classes.
+    """
     num_training_samples: PositiveInt
+    """Number of training examples in the input data set (the train channel's record count). Each epoch
+    runs floor(num_training_samples / mini_batch_size) batches.
+    """
     augmentation_type: _choice(AUGMENTATION_TYPES, optional=True) = None
+    """Data augmentation: 'crop' randomly crops and mirrors, 'crop_color' also shifts hue, saturation and
+    lightness, 'crop_color_transform' also rotates, shears and changes the aspect ratio. Empty: no
+    augmentation, centre crop.
+    """
     beta_1: UnitFloat = 0.9
+    """Adam's beta1: the decay rate of the first-moment estimates."""
     beta_2: UnitFloat = 0.999
+    """Adam's beta2: the decay rate of the second-moment estimates."""
     checkpoint_frequency: OptionalPositiveInt = None
+    """Period, in epochs, at which model parameters are stored; all of them end up in model.tar.gz. Empty:
+    store the epoch with the best validation accuracy.
+    """
     early_stopping: Annotated[
         bool, BeforeValidator(lambda v: _one_of("True", "False")(v) == "True"), Expects("'True', 'False'")
     ] = False
+    """True stops training when validation accuracy has stopped improving."""
     early_stopping_min_epochs: PositiveInt = 10
+    """Early stopping is not considered before this many epochs."""
     early_stopping_patience: PositiveInt = 5
+    """Epochs without improvement before early stopping ends training."""
     early_stopping_tolerance: UnitFloat = 0.0
+    """Relative tolerance: an improvement of validation accuracy divided by the best so far that is below
+    this does not count as an improvement.
+    """
     epochs: PositiveInt = 30
+    """Number of training epochs (passes over the training data)."""
     eps: UnitFloat = 1e-8
+    """Epsilon for adam and rmsprop, added to avoid division by zero."""
     gamma: UnitFloat = 0.9
+    """rmsprop's decay factor for the moving average of the squared gradient."""
     image_shape: Annotated[
         tuple[int, int, int],
         BeforeValidator(_image_shape),
         Expects(f"a string which matches the pattern '{_SHAPE_PATTERN}'"),
     ] = (3, 224, 224)
+    """Input image dimensions channels,height,width, the network's input size. Training images are cropped
+    to it; at inference images are resized to it.
+    """
     kv_store: _choice(KV_STORES, optional=True) = None
+    """Weight-update synchronisation across machines: dist_sync (after every batch) or dist_async. Not used
+    on a single machine.
+    """
     learning_rate: UnitFloat = 0.1
+    """Initial learning rate."""
     lr_scheduler_factor: UnitFloat = 0.1
+    """The learning rate is multiplied by this factor at each lr_scheduler_step epoch."""
     lr_scheduler_step: Annotated[
         tuple[int, ...] | None,
         BeforeValidator(_epoch_steps),
         Expects(f"a string of strictly increasing epochs which matches the pattern '{_STEPS_PATTERN}'"),
     ] = None
+    """Comma-separated epochs after which the learning rate is reduced (by lr_scheduler_factor), e.g.
+    '10,20'. Empty: a constant learning rate.
+    """
     mini_batch_size: PositiveInt = 32
+    """Batch size per machine, split across its GPUs. With dist_sync the effective batch is mini_batch_size
+    times the number of machines.
+    """
     momentum: UnitFloat = 0.9
+    """Momentum for sgd and nag; ignored by other optimizers."""
     multi_label: Flag = 0
+    """1 trains with several labels per image (sigmoid outputs); the logged accuracy is the average over
+    all classes.
+    """
     num_layers: Annotated[int, BeforeValidator(_num_layers), Expects(_choices(NUM_LAYERS))] = 152
+    """Number of layers of the ResNet: 18, 34, 50, 101, 152 or 200 for large images, 20, 32, 44, 56 or 110
+    for small ones (e.g. 28x28). Pretrained models exist only for the first set.
+    """
     optimizer: _choice(OPTIMIZERS) = "sgd"
+    """The optimizer: sgd, adam, rmsprop or nag (Nesterov accelerated gradient)."""
     precision_dtype: _choice(PRECISION_DTYPES) = "float32"
+    """Precision of the weights: float32, or float16 for mixed-precision training on GPUs."""
     resize: OptionalPositiveInt = None
+    """Length in pixels of the shorter side of each training image after resizing; should be larger than
+    image_shape's height and width. Empty: images are used as they are.
+    """
     top_k: Annotated[
         int | None,
         BeforeValidator(_top_k),
         Expects(f"a string which matches the pattern '{_INT_PATTERN}'; or an integer greater than 1"),
     ] = None
+    """Also report top-k accuracy during training (Train-top_k_accuracy_<k>); must be greater than 1."""
     use_pretrained_model: Flag = 0
+    """1 starts from an ImageNet-pretrained ResNet of the same depth (only the last fully connected layer
+    starts afresh) and fine-tunes all of it (transfer learning).
+    """
     use_weighted_loss: Flag = 0
+    """1 weights the multi-label loss by the class distribution (multi-label training only)."""
     weight_decay: UnitFloat = 0.0001
+    """L2 weight-decay coefficient for sgd and nag; ignored by other optimizers."""
 
     @model_validator(mode="after")
     def _consistent(self) -> Hyperparameters:
@@ -213,12 +270,31 @@ class Hyperparameters(BaseModel):
         return self.image_shape[2]
 
 
-def _expects(name: str) -> str:
+# What automatic model tuning may tune (SageMaker's IC-tuning page), and the kind of range each takes.
+TUNABLE_HYPERPARAMETERS: dict[str, str] = {
+    "beta_1": "Continuous",
+    "beta_2": "Continuous",
+    "eps": "Continuous",
+    "gamma": "Continuous",
+    "learning_rate": "Continuous",
+    "mini_batch_size": "Integer",
+    "momentum": "Continuous",
+    "optimizer": "Categorical",
+    "weight_decay": "Continuous",
+}
+
+
+def _valid_values(name: str) -> str:
     for meta in Hyperparameters.model_fields[name].metadata:
         if isinstance(meta, Expects):
-            verb = "accepts" if meta.text.startswith("'") else "expects"
-            return f"which {verb} one of the following: {meta.text}"
+            return meta.text
     raise AssertionError(f"hyperparameter {name} has no Expects annotation")
+
+
+def _expects(name: str) -> str:
+    text = _valid_values(name)
+    verb = "accepts" if text.startswith("'") else "expects"
+    return f"which {verb} one of the following: {text}"
 
 
 def _message(error: Mapping[str, Any], given: Mapping[str, Any]) -> str:
@@ -249,6 +325,51 @@ def parse_hyperparameters(raw: Mapping[str, Any]) -> Hyperparameters:
         order = {"extra_forbidden": 0, "missing": 2}
         first = min(failure.errors(), key=lambda e: order.get(e["type"], 1))
         raise HyperparameterError(_message(first, given)) from None
+
+
+def hyperparameter_errors(raw: Mapping[str, Any]) -> dict[str, str]:
+    """Every problem of a string map at once, by hyperparameter name ("" for one between several), in
+    the words parse_hyperparameters uses: what a form shows beside each field as it is typed."""
+    given = {key: value for key, value in raw.items() if not key.startswith("_")}
+    try:
+        Hyperparameters.model_validate(given)
+    except ValidationError as failure:
+        return {str(e["loc"][0]) if e["loc"] else "": _message(e, given) for e in failure.errors()}
+    return {}
+
+
+@dataclass(frozen=True)
+class HyperparameterField:
+    """One hyperparameter as a form shows it: its default in the API's string form ("" for none)."""
+
+    name: str
+    required: bool
+    default: str
+    description: str
+    valid_values: str
+
+
+def _as_string(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, tuple):
+        return ",".join(map(str, value))
+    return str(value)
+
+
+def hyperparameter_fields() -> list[HyperparameterField]:
+    """Every hyperparameter, required ones first, each with its default, description and valid values."""
+    fields = [
+        HyperparameterField(
+            name=name,
+            required=field.is_required(),
+            default="" if field.is_required() else _as_string(field.default),
+            description=" ".join((field.description or "").split()),
+            valid_values=_valid_values(name),
+        )
+        for name, field in Hyperparameters.model_fields.items()
+    ]
+    return sorted(fields, key=lambda f: not f.required)
 
 
 def summary_lines(hp: Hyperparameters) -> list[str]:

@@ -27,7 +27,6 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from roost.api import (
-    console,
     endpoint_operations,
     log_operations,
     metric_operations,
@@ -38,9 +37,11 @@ from roost.api import (
     tag_operations,
     training_job_operations,
     transform_job_operations,
+    tuning_job_operations,
 )
 from roost.api.host_guard import HostGuard
 from roost.api.runtime import Runtime
+from roost.console import routes as console_routes
 from roost.http_body import BodyTooLarge, read_body
 from roost.platform.errors import (
     InvalidLogParameter,
@@ -51,6 +52,7 @@ from roost.platform.errors import (
     JobNotFound,
     LogResourceNotFound,
     MissingMetricParameter,
+    ResourceNotFound,
     S3Error,
 )
 from roost.platform.services import Platform
@@ -67,6 +69,7 @@ SERVICES: dict[str, dict[str, Operation]] = {
         **model_operations.OPERATIONS,
         **endpoint_operations.OPERATIONS,
         **transform_job_operations.OPERATIONS,
+        **tuning_job_operations.OPERATIONS,
     },
     "Logs_20140328": {**log_operations.OPERATIONS},
     "GraniteServiceVersion20100801": {**metric_operations.OPERATIONS},  # CloudWatch
@@ -79,6 +82,7 @@ ERROR_CODES: dict[type[Exception], str] = {
     InvalidRequest: "ValidationException",
     JobExists: "ResourceInUse",
     JobNotFound: "ValidationException",
+    ResourceNotFound: "ResourceNotFound",
     LogResourceNotFound: "ResourceNotFoundException",
     InvalidLogParameter: "InvalidParameterException",
     InvalidMetricParameter: "InvalidParameterValue",
@@ -230,8 +234,7 @@ def create_app(
     routes = [
         Route("/", call, methods=["POST"]),
         Route("/endpoints/{name}/invocations", runtime.invoke, methods=["POST"]),
-        Route("/", console.job_list(platform.training_jobs), methods=["GET"]),
-        Route("/jobs/{name}", console.job_page(platform.training_jobs), methods=["GET"]),
+        *console_routes(platform),
     ]
     # The Host check first: S3 requests are this server's too.
     middleware = [Middleware(HostGuard, names=host_names), Middleware(S3Dispatch, platform=platform)]

@@ -9,13 +9,13 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from roost.platform.api_shapes import parse_input
 from roost.platform.errors import InvalidLogParameter, LogResourceNotFound
+from roost.platform.log_filter import compile_filter_pattern
 from roost.platform.log_streams import TRAINING_LOG_GROUP as LOG_GROUP
 from roost.platform.log_streams import LogEvent
 from roost.platform.services import Platform
@@ -25,7 +25,6 @@ MAX_RESPONSE_BYTES = 1_048_576  # CloudWatch's page size limit, counting 26 byte
 _EVENT_OVERHEAD = 26
 _TOKEN = re.compile(r"^([fb])/(\d{1,56})/s$")
 _LARGEST_ID = 2**63 - 1  # SQLite's largest integer: event ids, offsets and times stay below it
-_TERM = re.compile(r'([?-]?)(?:"((?:[^"\\]|\\.)*)"|(\S+))')
 
 
 class _Input(BaseModel):
@@ -219,32 +218,6 @@ def get_log_events(platform: Platform, payload: dict[str, Any], region: str) -> 
         "nextForwardToken": forward_token,
         "nextBackwardToken": backward_token,
     }
-
-
-def compile_filter_pattern(pattern: str | None) -> Callable[[str], bool]:
-    """A CloudWatch term pattern as a predicate: terms and "quoted phrases" all present (AND),
-    `?term` any of them (OR), `-term` absent. Matching is case-sensitive, as CloudWatch's."""
-    text = (pattern or "").strip()
-    if not text:
-        return lambda message: True
-    if text[0] in "{[%":
-        raise InvalidLogParameter(
-            'Invalid filter pattern: roost supports term patterns (terms, "quoted phrases", ?any, '
-            "-excluded), not JSON, space-delimited or regular-expression patterns"
-        )
-    required, excluded, any_of = [], [], []
-    for prefix, quoted, bare in _TERM.findall(text):
-        term = quoted.replace('\\"', '"') if quoted or not bare else bare
-        {"": required, "-": excluded, "?": any_of}[prefix].append(term)
-
-    def matches(message: str) -> bool:
-        return (
-            all(term in message for term in required)
-            and not any(term in message for term in excluded)
-            and (not any_of or any(term in message for term in any_of))
-        )
-
-    return matches
 
 
 def filter_log_events(platform: Platform, payload: dict[str, Any], region: str) -> dict[str, Any]:

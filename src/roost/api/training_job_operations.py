@@ -20,10 +20,19 @@ from roost.platform.store import JobQuery, JobRecord
 from roost.platform.training_metrics import metric_definitions
 
 
-def _training_seconds(record: JobRecord) -> int | None:
-    if record.training_start_time is None or record.training_end_time is None:
-        return None
-    return max(1, round(record.training_end_time - record.training_start_time))
+def as_described(request: dict[str, Any]) -> dict[str, Any]:
+    """A training request's AlgorithmSpecification and OutputDataConfig as SageMaker describes them: the
+    built-in algorithm's own metric regexes, whatever the request said, and an empty key as SageMaker shows
+    an unencrypted output (Estimator.attach, HyperparameterTuner.attach and TrainingJobAnalytics read
+    both)."""
+    return {
+        "AlgorithmSpecification": {
+            **request["AlgorithmSpecification"],
+            "MetricDefinitions": metric_definitions(),
+            "EnableSageMakerMetricsTimeSeries": False,
+        },
+        "OutputDataConfig": {"KmsKeyId": "", "CompressionType": "GZIP", **request["OutputDataConfig"]},
+    }
 
 
 def describe_response(record: JobRecord) -> dict[str, Any]:
@@ -31,14 +40,7 @@ def describe_response(record: JobRecord) -> dict[str, Any]:
     stored, what SageMaker adds to it, then the job's state."""
     wanted = set(members("DescribeTrainingJobResponse"))
     response: dict[str, Any] = {k: v for k, v in record.request.items() if k in wanted}
-    # The built-in algorithm's own metric regexes, whatever the request said, and an empty key as SageMaker
-    # shows an unencrypted output: Estimator.attach and TrainingJobAnalytics read both.
-    response["AlgorithmSpecification"] = {
-        **response["AlgorithmSpecification"],
-        "MetricDefinitions": metric_definitions(),
-        "EnableSageMakerMetricsTimeSeries": False,
-    }
-    response["OutputDataConfig"] = {"KmsKeyId": "", "CompressionType": "GZIP", **response["OutputDataConfig"]}
+    response.update(as_described(record.request))
     response.update(
         TrainingJobName=record.name,
         TrainingJobArn=record.arn,
@@ -62,8 +64,8 @@ def describe_response(record: JobRecord) -> dict[str, Any]:
         "FailureReason": record.failure_reason,
         "TrainingStartTime": record.training_start_time,
         "TrainingEndTime": record.training_end_time,
-        "TrainingTimeInSeconds": _training_seconds(record),
-        "BillableTimeInSeconds": _training_seconds(record),
+        "TrainingTimeInSeconds": record.training_seconds,
+        "BillableTimeInSeconds": record.training_seconds,
     }
     response.update({k: v for k, v in optional.items() if v is not None})
     return response

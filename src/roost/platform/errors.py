@@ -17,6 +17,10 @@ class JobNotFound(UserError):
     """No training job of that name (SageMaker answers `ValidationException`, not `ResourceNotFound`)."""
 
 
+class ResourceNotFound(UserError):
+    """No resource of that name, where SageMaker answers `ResourceNotFound` (a hyperparameter tuning job)."""
+
+
 class LogResourceNotFound(UserError):
     """No such log group or log stream (CloudWatch Logs' `ResourceNotFoundException`)."""
 

@@ -18,13 +18,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from roost.algorithm.hyperparameters import HyperparameterError, parse_hyperparameters
 from roost.machine import memory_bytes
-from roost.platform.api_shapes import parse_input
+from roost.platform.api_shapes import parse_input, shape_errors
 from roost.platform.errors import InvalidRequest
 from roost.platform.instances import HOST_MEMORY_BYTES, max_instance_count
+from roost.platform.service_model import service
 
 # The workshop's registry URI (`<account>.dkr.ecr.<region>.amazonaws.com/image-classification:1`), any tag,
 # or the plain name.
 ALGORITHM_IMAGE = re.compile(r"^(?:[^/\s]+/)*image-classification(?::[\w][\w.\-]{0,127})?$")
+_AT = re.compile(r" at '([^']*)' failed to satisfy constraint")
 # SageMaker's default when a request has no StoppingCondition: one day.
 DEFAULT_MAX_RUNTIME_S = 86_400
 
@@ -127,6 +129,11 @@ def _constraint(error: Mapping[str, Any]) -> str:
     return f"Member must be valid: {error['msg']}"
 
 
+def _detail(error: Mapping[str, Any]) -> str:
+    where = _where(error["loc"])
+    return f"Value {_value(error)} at '{where}' failed to satisfy constraint: {_constraint(error)}"
+
+
 def validation_message(failure: pydantic.ValidationError) -> str:
     """pydantic errors as AWS words them: `N validation errors detected: Value ... at ... failed to ...`.
 
@@ -134,10 +141,7 @@ def validation_message(failure: pydantic.ValidationError) -> str:
     pydantic models (CloudWatch metrics)."""
     errors = failure.errors()
     count = len(errors)
-    details = "; ".join(
-        f"Value {_value(e)} at '{_where(e['loc'])}' failed to satisfy constraint: {_constraint(e)}"
-        for e in errors
-    )
+    details = "; ".join(_detail(e) for e in errors)
     return f"{count} validation error{'s' if count > 1 else ''} detected: {details}"
 
 
@@ -193,6 +197,22 @@ def _check_roost_support(request: CreateTrainingJobRequest) -> None:
                 f"CompressionType '{channel.CompressionType}' of channel '{channel.ChannelName}' is not "
                 "supported by the image-classification algorithm: use 'None'"
             )
+
+
+def request_problems(raw: Mapping[str, Any]) -> dict[str, str]:
+    """Each member's first problem, by its path as AWS writes it ('trainingJobName',
+    'resourceConfig.instanceCount'), in parse_request's words: what a form shows as it is typed."""
+    details = shape_errors(service().operation_model("CreateTrainingJob").input_shape, raw)
+    if not details:
+        try:
+            CreateTrainingJobRequest.model_validate(raw)
+        except pydantic.ValidationError as failure:
+            details = [_detail(e) for e in failure.errors()]
+    problems: dict[str, str] = {}
+    for detail in details:
+        # The last "at '<path>'": a value shown before it may hold those words too.
+        problems.setdefault(_AT.findall(detail)[-1], detail)
+    return problems
 
 
 def parse_request(raw: Any) -> CreateTrainingJobRequest:

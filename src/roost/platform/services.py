@@ -22,6 +22,8 @@ from roost.platform.storage import Storage
 from roost.platform.tags import Tags
 from roost.platform.training_jobs import TrainingJobs
 from roost.platform.transform_jobs import TransformJobs
+from roost.platform.tuning_driver import TuningDriver
+from roost.platform.tuning_jobs import TuningJobs
 
 
 @dataclass
@@ -37,6 +39,8 @@ class Platform:
     endpoint_configs: EndpointConfigs
     endpoints: Endpoints
     transform_jobs: TransformJobs
+    tuning_jobs: TuningJobs
+    tuning_driver: TuningDriver
 
     @classmethod
     def open(
@@ -64,6 +68,7 @@ class Platform:
             state_dir / "endpoints",
             **(endpoint_options or {}),
         )
+        tuning_jobs = TuningJobs(training_jobs)
         return cls(
             training_jobs=training_jobs,
             log_streams=training_jobs.log_streams,
@@ -77,6 +82,8 @@ class Platform:
             transform_jobs=TransformJobs(
                 store, storage, models, tags, training_jobs.log_streams, state_dir / "transform-jobs"
             ),
+            tuning_jobs=tuning_jobs,
+            tuning_driver=TuningDriver(tuning_jobs),
         )
 
     def start(self) -> None:
@@ -88,10 +95,14 @@ class Platform:
         self.training_jobs.queue.start()
         self.transform_jobs.queue.start()
         self.endpoints.start()
+        self.tuning_driver.start()
 
     def close(self) -> None:
         """Stop everything that runs (jobs end Stopped, keeping their model so far; endpoints' processes
-        end, the endpoints stay InService for the next server)."""
+        end, the endpoints stay InService for the next server).
+
+        Tuning first, so that it starts no trial in place of the ones the queue stops."""
+        self.tuning_driver.close()
         self.endpoints.close()
         self.transform_jobs.queue.close()
         self.training_jobs.queue.close()

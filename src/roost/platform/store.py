@@ -68,6 +68,13 @@ class JobRecord:
     def finished(self) -> bool:
         return self.status in JOB.terminal
 
+    @property
+    def training_seconds(self) -> int | None:
+        """TrainingTimeInSeconds (and BillableTimeInSeconds): whole seconds, at least 1, once it ended."""
+        if self.training_start_time is None or self.training_end_time is None:
+            return None
+        return max(1, round(self.training_end_time - self.training_start_time))
+
 
 _JSON_COLUMNS = {"request", "transitions", "final_metrics"}
 _COLUMNS = [f.name for f in fields(JobRecord)]

@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from roost.algorithm.hyperparameters import HyperparameterField, hyperparameter_errors, hyperparameter_fields
+from roost.platform.channel_contents import ChannelContents, channel_contents
 from roost.platform.defaults import STOP_GRACE_S
 from roost.platform.errors import InvalidRequest, JobNotFound
 from roost.platform.instances import instance_mapping
@@ -21,8 +23,8 @@ from roost.platform.lifecycle import JobStatus, SecondaryStatus
 from roost.platform.local_executor import TRAINING_COMMAND, LocalExecutor
 from roost.platform.log_streams import LogStreams
 from roost.platform.metrics import Metrics
-from roost.platform.request import CreateTrainingJobRequest, parse_request
-from roost.platform.storage import Storage
+from roost.platform.request import CreateTrainingJobRequest, parse_request, request_problems
+from roost.platform.storage import S3Object, Storage
 from roost.platform.store import JobQuery, JobRecord, Store
 from roost.platform.tags import Tags, parse_tags
 from roost.platform.training_job_driver import LineCallback, TrainingJobDriver
@@ -31,11 +33,11 @@ DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNT = "000000000000"
 
 
-def job_arn(name: str, role_arn: str, region: str) -> str:
+def job_arn(name: str, role_arn: str, region: str, kind: str = "training-job") -> str:
     # SageMaker lower-cases the name in the ARN and takes the account from the caller (here: the role's).
     found = re.search(r"::(\d{12}):", role_arn)
     account = found.group(1) if found else DEFAULT_ACCOUNT
-    return f"arn:aws:sagemaker:{region}:{account}:training-job/{name.lower()}"
+    return f"arn:aws:sagemaker:{region}:{account}:{kind}/{name.lower()}"
 
 
 def validate_request(raw: Mapping[str, Any], storage: Storage) -> CreateTrainingJobRequest:
@@ -141,3 +143,27 @@ class TrainingJobs:
             )
         self.queue.request_stop(name)
         return record
+
+    # -- what a form needs while a request is written ------------------------------------------------------
+
+    def hyperparameter_fields(self) -> list[HyperparameterField]:
+        return hyperparameter_fields()
+
+    def request_problems(self, raw: Mapping[str, Any]) -> dict[str, str]:
+        """Each member's problem by its path, in the words CreateTrainingJob would refuse it with."""
+        return request_problems(raw)
+
+    def hyperparameter_problems(self, values: Mapping[str, str]) -> dict[str, str]:
+        """Each hyperparameter's problem, in the words CreateTrainingJob would refuse it with."""
+        return hyperparameter_errors(values)
+
+    def channel_contents(self, uri: str) -> ChannelContents:
+        return channel_contents(self.storage, uri)
+
+    def model_artifact_file(self, name: str) -> Path | None:
+        """The local file of a job's model.tar.gz; None while there is none, or when it is in real S3."""
+        uri = self.describe(name).model_artifacts
+        location = self.storage.resolve(uri) if uri else None
+        if isinstance(location, S3Object) or location is None or not location.is_file():
+            return None
+        return location

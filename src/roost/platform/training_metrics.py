@@ -20,11 +20,14 @@ METRIC_DEFINITIONS: dict[str, re.Pattern[str]] = {
     "validation:accuracy:epoch": re.compile(r"Epoch\[([0-9]+)\] Validation-accuracy=[0-9\.]+"),
     "train:top_k_accuracy": re.compile(r"Epoch\[[0-9]+\] Train-top_k_accuracy_[0-9]+=([0-9\.]+)"),
 }
+# The metrics a tuning job may optimise: SageMaker documents validation:accuracy (Maximize) only.
+TUNING_OBJECTIVE_METRICS = ("validation:accuracy",)
 NAMESPACE = "/aws/sagemaker/TrainingJobs"
 DIMENSION = "TrainingJobName"
 # The last line the algorithm logs for an epoch's training pass (validation, if any, follows at once).
 EPOCH_DONE = re.compile(r"Epoch\[([0-9]+)\] Time cost=")
 _ACCURACY = re.compile(r"Epoch\[([0-9]+)\] (Train|Validation)-accuracy=([0-9\.]+)")
+_TOP_K = re.compile(r"Epoch\[([0-9]+)\] Train-top_k_accuracy_[0-9]+=([0-9\.]+)")
 
 
 class MetricTracker:
@@ -61,10 +64,11 @@ class EpochAccuracy:
     epoch: int
     train: float | None = None
     validation: float | None = None
+    top_k: float | None = None  # Train-top_k_accuracy_<k>, when the job sets top_k
 
 
 def accuracy_by_epoch(lines: list[str]) -> list[EpochAccuracy]:
-    """Train and validation accuracy per epoch, from a job's log lines (the workshop's progress table)."""
+    """Train, validation and top-k accuracy per epoch, from a job's log lines (the workshop's table)."""
     epochs: dict[int, EpochAccuracy] = {}
     for line in lines:
         match = _ACCURACY.search(line)
@@ -72,4 +76,8 @@ def accuracy_by_epoch(lines: list[str]) -> list[EpochAccuracy]:
             epoch = int(match.group(1))
             row = epochs.setdefault(epoch, EpochAccuracy(epoch))
             setattr(row, match.group(2).lower(), float(match.group(3)))
+        top_k = _TOP_K.search(line)
+        if top_k:
+            epoch = int(top_k.group(1))
+            epochs.setdefault(epoch, EpochAccuracy(epoch)).top_k = float(top_k.group(2))
     return [epochs[e] for e in sorted(epochs)]
