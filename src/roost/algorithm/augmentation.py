@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from roost.formats.image import resize_short_side
+from roost.formats.image import check_pixels, resize_short_side
 
 
 @dataclass(frozen=True)
@@ -80,6 +80,7 @@ def _fit(image: np.ndarray, height: int, width: int) -> np.ndarray:
         return image
     # Scale by the side that needs it more, in MXNet's integer arithmetic.
     size = (cols * height // rows, height) if height * cols >= width * rows else (width, rows * width // cols)
+    check_pixels(*size, what=f"upscaled to fit {height} x {width}, the image")
     return cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)
 
 

@@ -9,6 +9,7 @@ process each here; under `torchrun` each process is already one rank.
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import signal
 import socket
@@ -122,6 +123,7 @@ def run(ml_dir: Path) -> int:
 
     signal.signal(signal.SIGTERM, request_stop)
     started = time.time()
+    earlier_children = set(multiprocessing.active_children())
     try:
         raw = job.hyperparameters()
         if not launched and (cluster is None or cluster.leader):
@@ -160,7 +162,22 @@ def run(ml_dir: Path) -> int:
     except Exception as error:
         log.exception("Unexpected error")
         if cluster is None or cluster.leader:
-            job.write_failure(f"AlgorithmError: {type(error).__name__}: {error}")
+            # An error re-raised from a loader worker carries the worker's traceback; its last line says it.
+            lines = str(error).strip().splitlines()
+            reason = lines[-1] if len(lines) > 1 else f"{type(error).__name__}: {error}"
+            job.write_failure(f"AlgorithmError: {reason}")
         return 1
     finally:
         clusters.leave()
+        _end_loader_workers(set(multiprocessing.active_children()) - earlier_children)
+
+
+def _end_loader_workers(workers: set[multiprocessing.process.BaseProcess]) -> None:
+    """Kill the loader workers still alive when training has ended, however it ended.
+
+    They ignore SIGTERM (see loader._quiet_worker), and one blocked on a full pipe after an error would
+    make the interpreter's exit wait for it forever; nothing of theirs is worth keeping by then.
+    """
+    for worker in workers:
+        worker.kill()
+        worker.join(timeout=5)

@@ -38,6 +38,11 @@ _SHAPE_PATTERN = r"^[13] *, *[1-9][0-9]* *, *[1-9][0-9]*$"
 _STEPS_PATTERN = r"^[1-9][0-9]*( *, *[1-9][0-9]*)*$"
 
 
+# The largest image height, width and resize: 8192 x 8192 is the 64-megapixel limit on decoded images
+# (formats/image.py MAX_PIXELS); beyond it no image could be decoded, and no batch would fit in memory.
+MAX_IMAGE_SIDE = 8192
+
+
 def _invalid() -> PydanticCustomError:
     return PydanticCustomError("sagemaker", "invalid value")
 
@@ -76,10 +81,19 @@ def _flag(value: Any) -> int:
     return int(_one_of("0", "1")(value))
 
 
+def _image_side(value: Any) -> int:
+    side = _positive_int(value)
+    if side > MAX_IMAGE_SIDE:
+        raise _invalid()
+    return side
+
+
 def _image_shape(value: Any) -> tuple[int, int, int]:
     if not isinstance(value, str) or not re.fullmatch(_SHAPE_PATTERN, value.strip()):
         raise _invalid()
     channels, height, width = (int(part) for part in value.split(","))
+    if max(height, width) > MAX_IMAGE_SIDE:
+        raise _invalid()
     return channels, height, width
 
 
@@ -180,7 +194,10 @@ class Hyperparameters(BaseModel):
     image_shape: Annotated[
         tuple[int, int, int],
         BeforeValidator(_image_shape),
-        Expects(f"a string which matches the pattern '{_SHAPE_PATTERN}'"),
+        Expects(
+            f"a string which matches the pattern '{_SHAPE_PATTERN}' with a height and a width of at most "
+            f"{MAX_IMAGE_SIDE}"
+        ),
     ] = (3, 224, 224)
     """Input image dimensions channels,height,width, the network's input size. Training images are cropped
     to it; at inference images are resized to it.
@@ -219,7 +236,14 @@ class Hyperparameters(BaseModel):
     """The optimizer: sgd, adam, rmsprop or nag (Nesterov accelerated gradient)."""
     precision_dtype: _choice(PRECISION_DTYPES) = "float32"
     """Precision of the weights: float32, or float16 for mixed-precision training on GPUs."""
-    resize: OptionalPositiveInt = None
+    resize: Annotated[
+        int | None,
+        BeforeValidator(_image_side),
+        Expects(
+            f"a string which matches the pattern '{_INT_PATTERN}'; or an integer between 1 and "
+            f"{MAX_IMAGE_SIDE}"
+        ),
+    ] = None
     """Length in pixels of the shorter side of each training image after resizing; should be larger than
     image_shape's height and width. Empty: images are used as they are.
     """

@@ -25,6 +25,8 @@ from roost.formats.recordio import RecordIOError, RecordReader, unpack
 from roost.machine import available_cores
 
 Key = tuple[int, int]  # (sample, epoch): the epoch seeds the sample's augmentation draws
+# What makes one image unreadable (skipped with a warning), as opposed to an error that ends the job.
+UNREADABLE = (DecodeError, RecordIOError, OSError)
 
 
 class ImageSamples(Dataset):
@@ -60,15 +62,25 @@ class ImageSamples(Dataset):
         record = reader.read_at(int(self.index.offset_of[i]))
         return unpack(record)[1] if source == Source.RECORD else record
 
+    def _image(self, i: int, epoch: int) -> np.ndarray:
+        image = decode(self._bytes(i), self.channels)
+        rng = np.random.default_rng((self.seed, epoch, i))
+        return transform(image, self.height, self.width, self.resize, self.augmentation, rng)
+
     def __getitem__(self, key: Key) -> tuple[np.ndarray | None, np.ndarray, int]:
         i, epoch = key
-        label = self.index.labels[i]
         try:
-            image = decode(self._bytes(i), self.channels)
-        except (DecodeError, RecordIOError, OSError):
-            return None, label, i
-        rng = np.random.default_rng((self.seed, epoch, i))
-        return transform(image, self.height, self.width, self.resize, self.augmentation, rng), label, i
+            return self._image(i, epoch), self.index.labels[i], i
+        except UNREADABLE:
+            return None, self.index.labels[i], i
+
+    def problem(self, i: int) -> str:
+        """Why sample `i` is unreadable, read again here: workers hand over only that it is."""
+        try:
+            self._image(i, 0)
+        except UNREADABLE as error:
+            return f"{self.index.describe(i)}: {error}"
+        return f"{self.index.describe(i)}: unreadable at times (a file that changes during training?)"
 
     def __getstate__(self) -> dict[str, object]:
         state = self.__dict__.copy()

@@ -18,10 +18,11 @@ import json
 import re
 import tarfile
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
+from torch import nn
 
 from roost.algorithm.hyperparameters import Hyperparameters
 from roost.algorithm.mxnet_format import load_into, load_params, save_params, write_model_shapes, write_symbol
@@ -37,8 +38,15 @@ CLASS_NAMES_FILE = "class-names.json"
 HYPERPARAMETERS_FILE = "hyperparameters.json"
 METRICS_FILE = "metrics.jsonl"
 _PARAMS = re.compile(rf"^{PREFIX}-(\d{{4,}})\.params$")
-# A model.tar.gz expands to at most this much: ResNet-200's weights are about 260 MB.
-MAX_EXTRACTED_BYTES = 4 << 30
+# What one .params may weigh when the network it should hold is not known (prediction): ResNet-200's
+# weights are about 260 MB, and this leaves room for an fc1 of about 90,000 classes.
+MAX_PARAMS_BYTES = 1 << 30
+# Each of the other files read (symbol graph, shapes, class names, hyperparameters): ResNet-200's symbol
+# graph is well under 1 MB, and 64 MB holds millions of class names.
+MAX_METADATA_BYTES = 64 << 20
+# MXNet's per-array overhead in a .params file (header, shape, context, type, name), generously.
+_ARRAY_OVERHEAD = 512
+_METADATA_FILES = (SYMBOL_FILE, SHAPES_FILE, CLASS_NAMES_FILE, HYPERPARAMETERS_FILE)
 
 
 def params_name(epoch: int) -> str:
@@ -116,28 +124,55 @@ class StoredModel:
         return model.eval()
 
 
-def _safe_extract(archive: Path, into: Path) -> None:
-    """Extract a model.tar.gz refusing absolute paths, `..`, links, devices and archives too large."""
-    total = 0
+def params_bytes_limit(model: nn.Module) -> int:
+    """The most a .params of `model`'s network can weigh: float32 weights and statistics, and headers."""
+    tensors = model.state_dict().values()
+    return sum(4 * t.numel() + _ARRAY_OVERHEAD for t in tensors) + _ARRAY_OVERHEAD
+
+
+def _members_to_extract(
+    tar: tarfile.TarFile, archive: Path, max_params_bytes: int
+) -> tuple[list[tarfile.TarInfo], int]:
+    """The members open_model reads (the latest .params and the metadata), judged from the headers alone,
+    and how many checkpoints the archive holds.
+
+    Every member is checked, extracted or not: paths must stay inside, no links or devices, and no file
+    may be larger than what it can be; so a small archive that expands to gigabytes writes nothing.
+    """
+    latest: tuple[int, tarfile.TarInfo] | None = None
+    metadata: list[tarfile.TarInfo] = []
+    checkpoints = 0
+    for member in tar:
+        name = PurePosixPath(member.name)
+        if name.is_absolute() or ".." in name.parts:
+            raise UserError(f"{archive}: refusing the member {member.name!r}: it points outside the folder")
+        if not (member.isfile() or member.isdir()):
+            raise UserError(
+                f"{archive}: refusing the member {member.name!r}: links and devices are not allowed"
+            )
+        params = _PARAMS.match(name.name) if len(name.parts) == 1 else None
+        limit = max_params_bytes if params else MAX_METADATA_BYTES
+        if member.size > limit:
+            raise UserError(
+                f"{archive}: the member {member.name!r} would expand to {member.size >> 20} MB, more than a "
+                f"{'model checkpoint' if params else 'model file'} can weigh ({limit >> 20} MB); refused"
+            )
+        if params and member.isfile():
+            checkpoints += 1
+            if latest is None or int(params[1]) > latest[0]:
+                latest = (int(params[1]), member)
+        elif member.isfile() and len(name.parts) == 1 and name.name in _METADATA_FILES:
+            metadata.append(member)
+    return metadata + ([latest[1]] if latest else []), checkpoints
+
+
+def _safe_extract(archive: Path, into: Path, max_params_bytes: int) -> int:
+    """Extract what open_model reads from a model.tar.gz; returns how many checkpoints it holds."""
     try:
         with tarfile.open(archive, "r:*") as tar:
-            members = tar.getmembers()
-            for member in members:
-                name = Path(member.name)
-                if name.is_absolute() or ".." in name.parts:
-                    raise UserError(
-                        f"{archive}: refusing the member {member.name!r}: it points outside the folder"
-                    )
-                if not (member.isfile() or member.isdir()):
-                    raise UserError(
-                        f"{archive}: refusing the member {member.name!r}: links and devices are not allowed"
-                    )
-                total += member.size
-                if total > MAX_EXTRACTED_BYTES:
-                    raise UserError(
-                        f"{archive}: expands past {MAX_EXTRACTED_BYTES >> 20} MB; not a model archive"
-                    )
+            members, checkpoints = _members_to_extract(tar, archive, max_params_bytes)
             tar.extractall(into, members=members, filter="data")
+            return checkpoints
     except (tarfile.TarError, EOFError, OSError) as error:
         reason = str(error).strip().splitlines()[0]
         raise UserError(f"{archive}: not a readable model.tar.gz ({reason})") from None
@@ -168,15 +203,18 @@ def _architecture(arrays: dict[str, np.ndarray], source: Path) -> tuple[int, int
     )
 
 
-def open_model(path: Path, workdir: Path) -> StoredModel:
-    """Find the model in `path` (a folder or a model.tar.gz, extracted under `workdir`)."""
+def open_model(path: Path, workdir: Path, max_params_bytes: int = MAX_PARAMS_BYTES) -> StoredModel:
+    """Find the model in `path` (a folder or a model.tar.gz, extracted under `workdir`).
+
+    `max_params_bytes` bounds the checkpoint read: `params_bytes_limit` of the network expected, when
+    the caller knows which one that is."""
     if not path.exists():
         raise UserError(f"{path}: no such model file or folder")
-    folder = path
+    folder, checkpoints = path, None  # an archive says how many checkpoints it holds; a folder shows them
     if path.is_file():
         folder = workdir / "model"
         folder.mkdir(parents=True, exist_ok=True)
-        _safe_extract(path, folder)
+        checkpoints = _safe_extract(path, folder, max_params_bytes)
     found = sorted((int(m[1]), p) for p in folder.iterdir() if (m := _PARAMS.match(p.name)))
     if not found:
         raise UserError(
@@ -184,6 +222,11 @@ def open_model(path: Path, workdir: Path) -> StoredModel:
             "(or of roost) is expected"
         )
     epoch, params = found[-1]
+    if params.stat().st_size > max_params_bytes:
+        raise UserError(
+            f"{params}: {params.stat().st_size >> 20} MB, more than a model checkpoint can weigh "
+            f"({max_params_bytes >> 20} MB); refused"
+        )
     arrays = load_params(params)
     num_layers, num_classes = _architecture(arrays, path)
     shape_file = folder / SHAPES_FILE
@@ -207,7 +250,7 @@ def open_model(path: Path, workdir: Path) -> StoredModel:
         folder,
         params,
         epoch,
-        len(found),
+        len(found) if checkpoints is None else checkpoints,
         arrays,
         num_layers,
         num_classes,

@@ -14,6 +14,7 @@ Every file is written to a temporary name and renamed into place, so a reader ne
 from __future__ import annotations
 
 import json
+import math
 import struct
 from collections.abc import Collection, Mapping
 from pathlib import Path
@@ -121,7 +122,17 @@ class _Reader:
         if flag not in _DTYPES:
             raise UserError(f"{self.path}: unsupported MXNet type flag {flag}")
         dtype = _DTYPES[flag]
-        count = int(np.prod(shape, dtype=np.int64))
+        count = math.prod(shape)  # Python integers: crafted dimensions cannot overflow into a small count
+        size = len(self.data)
+        if (
+            any(d < 0 for d in shape)
+            or max(shape, default=0) > size
+            or count * dtype.itemsize > size - self.pos
+        ):
+            raise UserError(
+                f"{self.path}: an array of shape {tuple(shape)} cannot fit in a file of {size} bytes; "
+                "the file is damaged or not an MXNet .params file"
+            )
         data = self.take(count * dtype.itemsize)
         return np.frombuffer(data, dtype=dtype).reshape(shape).astype(dtype.newbyteorder("="))
 

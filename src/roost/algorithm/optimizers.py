@@ -16,7 +16,8 @@ from __future__ import annotations
 import abc
 import math
 from collections.abc import Callable, Iterable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
@@ -31,8 +32,29 @@ def decays(name: str) -> bool:
     return name.endswith(("_weight", "_gamma"))
 
 
+@dataclass(frozen=True)
+class Settings:
+    """The optimiser hyperparameters of a job; each update rule takes the ones it uses."""
+
+    learning_rate: float
+    momentum: float = 0.9
+    weight_decay: float = 0.0001
+    beta_1: float = 0.9
+    beta_2: float = 0.999
+    eps: float = 1e-8
+    gamma: float = 0.9
+
+
 class _MXNetOptimizer(Optimizer, abc.ABC):
     """Shared plumbing: per-group lists of the parameters that have a gradient this step."""
+
+    # Whether `weight_decay` applies, to `*_weight` and `*_gamma` parameters only (see build_optimizer).
+    decays_weights: ClassVar[bool] = False
+
+    @classmethod
+    @abc.abstractmethod
+    def create(cls, params: Iterable[Any], settings: Settings) -> _MXNetOptimizer:
+        """The optimiser over `params` (tensors, or param groups) with the settings it takes."""
 
     def _collect(self, group: dict[str, Any]) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
         params = [p for p in group["params"] if p.grad is not None]
@@ -78,8 +100,14 @@ class _MXNetOptimizer(Optimizer, abc.ABC):
 class MXNetSGD(_MXNetOptimizer):
     """`m = momentum*m + lr*(g + wd*w); w -= m` (MXNet `sgd_mom_update`); no buffer when momentum is 0."""
 
+    decays_weights = True
+
     def __init__(self, params: Iterable[Any], lr: float, momentum: float, weight_decay: float) -> None:
         super().__init__(params, {"lr": lr, "momentum": momentum, "weight_decay": weight_decay})
+
+    @classmethod
+    def create(cls, params: Iterable[Any], settings: Settings) -> MXNetSGD:
+        return cls(params, settings.learning_rate, settings.momentum, settings.weight_decay)
 
     def _update(self, group: dict[str, Any], params: list[torch.Tensor], grads: list[torch.Tensor]) -> None:
         lr, momentum, wd = group["lr"], group["momentum"], group["weight_decay"]
@@ -99,8 +127,14 @@ class MXNetSGD(_MXNetOptimizer):
 class MXNetNAG(_MXNetOptimizer):
     """`g += wd*w; m = momentum*m + g; w -= lr*(g + momentum*m)` (MXNet `nag_mom_update`)."""
 
+    decays_weights = True
+
     def __init__(self, params: Iterable[Any], lr: float, momentum: float, weight_decay: float) -> None:
         super().__init__(params, {"lr": lr, "momentum": momentum, "weight_decay": weight_decay})
+
+    @classmethod
+    def create(cls, params: Iterable[Any], settings: Settings) -> MXNetNAG:
+        return cls(params, settings.learning_rate, settings.momentum, settings.weight_decay)
 
     def _update(self, group: dict[str, Any], params: list[torch.Tensor], grads: list[torch.Tensor]) -> None:
         lr, momentum = group["lr"], group["momentum"]
@@ -119,6 +153,10 @@ class MXNetAdam(_MXNetOptimizer):
 
     def __init__(self, params: Iterable[Any], lr: float, beta_1: float, beta_2: float, eps: float) -> None:
         super().__init__(params, {"lr": lr, "beta_1": beta_1, "beta_2": beta_2, "eps": eps})
+
+    @classmethod
+    def create(cls, params: Iterable[Any], settings: Settings) -> MXNetAdam:
+        return cls(params, settings.learning_rate, settings.beta_1, settings.beta_2, settings.eps)
 
     def _update(self, group: dict[str, Any], params: list[torch.Tensor], grads: list[torch.Tensor]) -> None:
         lr, b1, b2 = group["lr"], group["beta_1"], group["beta_2"]
@@ -140,6 +178,10 @@ class MXNetRMSProp(_MXNetOptimizer):
     def __init__(self, params: Iterable[Any], lr: float, gamma: float, eps: float) -> None:
         super().__init__(params, {"lr": lr, "gamma": gamma, "eps": eps})
 
+    @classmethod
+    def create(cls, params: Iterable[Any], settings: Settings) -> MXNetRMSProp:
+        return cls(params, settings.learning_rate, settings.gamma, settings.eps)
+
     def _update(self, group: dict[str, Any], params: list[torch.Tensor], grads: list[torch.Tensor]) -> None:
         gamma = group["gamma"]
         (squares,) = self._buffers(params, "square_avg")
@@ -150,11 +192,32 @@ class MXNetRMSProp(_MXNetOptimizer):
         torch._foreach_addcdiv_(params, grads, denominators, value=-group["lr"])
 
 
+# The optimizer hyperparameter's values, in the order the error message lists them.
+_RULES: dict[str, type[_MXNetOptimizer]] = {
+    "sgd": MXNetSGD,
+    "nag": MXNetNAG,
+    "adam": MXNetAdam,
+    "rmsprop": MXNetRMSProp,
+}
+OPTIMIZERS = tuple(_RULES)
+
+
 def _mxnet_param_name(name: str) -> str:
     mx = mxnet_name(name)
     if mx is None:
         raise ValueError(f"parameter {name!r} has no MXNet name, so its weight decay is undefined")
     return mx
+
+
+def _decay_groups(named: list[tuple[str, nn.Parameter]], weight_decay: float) -> list[dict[str, Any]]:
+    """MXNet's rule (`Optimizer.set_wd_mult`): `*_weight`/`*_gamma` decay, biases and betas do not."""
+    decay = [p for n, p in named if decays(_mxnet_param_name(n))]
+    keep = [p for n, p in named if not decays(_mxnet_param_name(n))]
+    return [
+        {"params": params, "weight_decay": wd}
+        for params, wd in ((decay, weight_decay), (keep, 0.0))
+        if params
+    ]
 
 
 def build_optimizer(
@@ -177,26 +240,10 @@ def build_optimizer(
     documentation says; MXNet 1.3's own `adam_update`/`rmsprop_update` would add `wd*w` to the
     gradient if given one, but SageMaker documents `weight_decay` as sgd/nag-only, so we follow that.
     """
+    rule = _RULES.get(name)
+    if rule is None:
+        raise UserError(f"unknown optimizer {name!r}: use one of {', '.join(OPTIMIZERS)}")
+    settings = Settings(learning_rate, momentum, weight_decay, beta_1, beta_2, eps, gamma)
     named = [(n, p) for n, p in named_parameters if p.requires_grad]
-    if name not in _DECAYING and name not in _PLAIN:
-        raise UserError(f"unknown optimizer {name!r}: use one of {', '.join([*_DECAYING, *_PLAIN])}")
-    if name in _PLAIN:
-        settings = {"lr": learning_rate, "beta_1": beta_1, "beta_2": beta_2, "eps": eps, "gamma": gamma}
-        return _PLAIN[name]([p for _, p in named], **settings)
-    decay = [p for n, p in named if decays(_mxnet_param_name(n))]
-    keep = [p for n, p in named if not decays(_mxnet_param_name(n))]
-    groups = [
-        {"params": params, "weight_decay": wd}
-        for params, wd in ((decay, weight_decay), (keep, 0.0))
-        if params
-    ]
-    return _DECAYING[name](groups, learning_rate, momentum, weight_decay)
-
-
-# The optimizer hyperparameter's values: those with weight decay on *_weight and *_gamma, and the others.
-_DECAYING: dict[str, type[_MXNetOptimizer]] = {"sgd": MXNetSGD, "nag": MXNetNAG}
-_PLAIN: dict[str, Callable[..., Optimizer]] = {
-    "adam": lambda params, lr, beta_1, beta_2, eps, gamma: MXNetAdam(params, lr, beta_1, beta_2, eps),
-    "rmsprop": lambda params, lr, beta_1, beta_2, eps, gamma: MXNetRMSProp(params, lr, gamma, eps),
-}
-OPTIMIZERS = (*_DECAYING, *_PLAIN)
+    params = _decay_groups(named, weight_decay) if rule.decays_weights else [p for _, p in named]
+    return rule.create(params, settings)

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import ast
 import logging
+import math
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import IntEnum
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 
@@ -94,7 +95,7 @@ class _Builder:
                 f"ClientError: {what} carries {label.size} labels, but multi_label is 0: pack single "
                 "labels (im2rec without --pack-label) or set multi_label=1"
             )
-        if label != int(label) or not 0 <= label < k:
+        if not math.isfinite(label) or label != int(label) or not 0 <= label < k:
             raise UserError(
                 f"ClientError: {what} has the label {label:g}, outside 0 .. {k - 1} (num_classes={k}): "
                 "labels must be class ids counted from 0; check num_classes"
@@ -202,6 +203,12 @@ def _index_images(builder: _Builder) -> list[str] | None:
     entries = read_list(lst, builder.skipped)
     for entry in entries:
         path = root / entry.path
+        if not _inside_channel(entry.path):
+            builder.skipped.append(
+                f"{entry.path}: listed in {lst.name} but outside the '{builder.channel.name}' channel: paths "
+                "in a .lst are relative to the channel's folder, without '..'"
+            )
+            continue
         if not path.is_file():
             builder.skipped.append(
                 f"{path}: listed in {lst.name} but not found in the '{builder.channel.name}' channel"
@@ -213,6 +220,12 @@ def _index_images(builder: _Builder) -> list[str] | None:
     if builder.multi_label:
         return None
     return _class_names((e.labels[0], e.path) for e in entries)
+
+
+def _inside_channel(listed: str) -> bool:
+    """Whether a .lst path stays in the channel's folder: relative, and no `..` (as S3 keys are)."""
+    path = PurePosixPath(listed.replace("\\", "/"))
+    return not path.is_absolute() and ".." not in path.parts
 
 
 def _class_names(labelled_paths: Iterable[tuple[float, str]]) -> list[str] | None:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from roost.algorithm.hyperparameters import Hyperparameters
 from roost.algorithm.job_directory import JobDirectory
-from roost.algorithm.model_artifact import open_model
+from roost.algorithm.model_artifact import open_model, params_bytes_limit
 from roost.algorithm.mxnet_format import load_into, load_params
 from roost.algorithm.network import ResNet
 from roost.atomic_file import write_atomically
@@ -78,7 +78,7 @@ def load_starting_weights(job: JobDirectory, hp: Hyperparameters, model: ResNet)
     previous = _model_channel(job)
     if previous is not None:
         with tempfile.TemporaryDirectory(prefix="roost-model-") as scratch:
-            stored = open_model(previous, Path(scratch))
+            stored = open_model(previous, Path(scratch), params_bytes_limit(model))
             theirs = _network(stored.num_layers, stored.image_shape, stored.num_classes)
             ours = _network(hp.num_layers, hp.image_shape, hp.num_classes)
             if theirs != ours:

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from roost.algorithm.model_artifact import open_model
-from roost.algorithm.network import ResNet
+from roost.algorithm.network import ResNet, network_input
 
 
 def default_device() -> torch.device:
@@ -45,7 +45,7 @@ class Predictor:
         with tempfile.TemporaryDirectory(prefix="roost-model-") as workdir:
             stored = open_model(path, Path(workdir))
             network = stored.network()
-        network = network.to(device, memory_format=torch.channels_last)  # see predict()
+        network = network.to(device, memory_format=torch.channels_last)  # as network_input() lays out images
         return cls(
             network=network,
             device=device,
@@ -81,11 +81,7 @@ class Predictor:
     @torch.inference_mode()
     def predict(self, images: np.ndarray) -> np.ndarray:
         """N x H x W x C uint8 images → N x num_classes float32 probabilities."""
-        # The NHWC pixels viewed as NCHW are already channels-last, the layout oneDNN's CPU convolutions
-        # and cuDNN's tensor cores prefer: no copy, and the network's weights are stored the same way.
-        # They travel to a GPU as uint8, a quarter of the bytes of floats.
-        batch = torch.from_numpy(images).to(self.device).permute(0, 3, 1, 2).float()
-        logits = self.network(batch)
+        logits = self.network(network_input(torch.from_numpy(images), self.device))
         probabilities = torch.sigmoid(logits) if self.multi_label else torch.softmax(logits, dim=1)
         return probabilities.float().cpu().numpy()
 

@@ -30,13 +30,11 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from roost.algorithm.augmentation import Augmentation, transform
 from roost.errors import UserError
+from roost.formats.image import MAX_PIXELS
 
 # Formats OpenCV (and so MXNet's image pipeline) decodes too (JPEG covers phones' multi-picture MPO
 # files); others are refused (EPS, for one, would run Ghostscript).
 FORMATS = ("JPEG", "PNG", "BMP", "TIFF", "WEBP")
-# 64 megapixels (192 MB decoded) covers any camera photo that fits in a 6 MB request; it stays under
-# Pillow's own warning threshold (89.5 MP), so Pillow only warns about images refused here anyway.
-MAX_PIXELS = 64 << 20
 # The validation-style crop first scales the shorter side to 256/224 of the crop: the workshop's
 # `im2rec --resize 256` for 224 x 224 models, and MXNet 1.3's validation iterator.
 CROP_MARGIN = 256 / 224

@@ -7,10 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from roost.errors import UserError
+from roost.formats.image import DecodeError
+from roost.formats.image import decode as decode_image
 from roost.formats.recordio import RecordReader, index_path_for, read_index, scan_offsets, unpack
 
 # (records read, records in the file or None when unknown): called after each record.
@@ -99,12 +100,13 @@ def inspect_rec(
                 summary.flags[header.flag] += 1
                 summary.labels[_label_key(header.label)] += 1
                 if decode:
-                    image = cv2.imdecode(np.frombuffer(payload, np.uint8), cv2.IMREAD_UNCHANGED)
-                    if image is None:
+                    try:
+                        image = decode_image(payload, None)
+                    except DecodeError as error:
                         raise UserError(
                             f"{path}: record {summary.records} (id {header.id}) at byte offset {offset}: "
-                            "its image bytes do not decode"
-                        )
+                            f"its image bytes do not decode: {error}"
+                        ) from None
                     channels = 1 if image.ndim == 2 else image.shape[2]
                     summary.image_sizes[f"{image.shape[1]}x{image.shape[0]}x{channels}"] += 1
                 summary.records += 1

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from roost.errors import UserError
-from roost.formats.image import resize_short_side
+from roost.formats.image import DecodeError, resize_short_side
 from roost.formats.image_list import ListEntry, read_list
 from roost.formats.recordio import IRHeader, RecordIOError, RecordWriter, pack, pack_img
 
@@ -73,7 +73,7 @@ def encode_entry(entry: ListEntry, options: PackOptions) -> bytes | str:
         if options.resize:
             image = resize_short_side(image, options.resize)
         return pack_img(header, image, quality=options.quality, img_fmt=options.encoding)
-    except (OSError, ValueError, cv2.error) as error:
+    except (OSError, ValueError, cv2.error, DecodeError) as error:
         return str(error).strip().splitlines()[-1]
 
 

@@ -234,7 +234,9 @@ class RecordReader:
 
     def _extent(self, offset: int) -> int:
         if self._ends is None:
-            self._ends = sorted(set(self.offsets))
+            # Only a prefetch size: a damaged stretch elsewhere in the file must not stop this record's read.
+            known = self._offsets if self._offsets is not None else scan_offsets(self.path, [])
+            self._ends = sorted(set(known))
         at = bisect.bisect_right(self._ends, offset)
         end = self._ends[at] if at < len(self._ends) else self.size
         return end - offset
