@@ -94,10 +94,40 @@ function accuracyChart(element) {
   update();
 }
 
+// A tuning job's chart: each training job's objective value against its number, until the job ends.
+function objectiveChart(element) {
+  const chart = new uPlot(
+    {
+      width: Math.max(320, element.clientWidth || 720),
+      height: 300,
+      series: [
+        { label: "Training job" },
+        { label: element.dataset.metric, stroke: "#037f0c", width: 0, points: { show: true, size: 8 } },
+      ],
+      scales: { x: { time: false } },
+      axes: [{ label: "Training job number", incrs: [1, 2, 5, 10, 20, 50, 100] }, { label: "Objective" }],
+    },
+    [[], []],
+    element,
+  );
+  async function update() {
+    const answer = await fetch(element.dataset.source);
+    if (!answer.ok) return;
+    const news = await answer.json();
+    chart.setData([news.trials, news.values]);
+    element.dataset.points = String(news.values.filter((v) => v !== null).length);
+    if (!news.finished) setTimeout(update, 3000);
+    else element.dataset.complete = "true";
+  }
+  update();
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   applyProblems();
   const chart = document.getElementById("accuracy-chart");
   if (chart) accuracyChart(chart);
+  const objectives = document.getElementById("objective-chart");
+  if (objectives) objectiveChart(objectives);
   const jump = document.querySelector("[data-jump-to-end]");
   if (jump) followLog();
 });
