@@ -21,7 +21,30 @@ from workshop import tuning_request, workshop_request
 MODELS = {"SageMaker": "sagemaker", "Logs_20140328": "logs", "GraniteServiceVersion20100801": "cloudwatch"}
 GROUP = "/aws/sagemaker/TrainingJobs"
 NOW = time.time()
-Jobs = dict[str, str]  # what the fixture made: "arn" and "stream"
+Jobs = dict[str, str]  # what the fixture made: "arn", "stream", and the server's "url"
+# Any file passes CreateModel; the endpoint and the transform job then fail on it, which is a state to
+# describe too.
+MODEL = {"Image": "image-classification", "ModelDataUrl": "s3://birds/train/birds_train.rec"}
+VARIANT = {"VariantName": "AllTraffic", "ModelName": "shapes-model", "InstanceType": "ml.m5.large"}
+
+
+def _once_failed(jobs: Jobs) -> dict[str, Any]:
+    """UpdateEndpoint's request, once the endpoint has failed (an endpoint still Creating refuses it)."""
+
+    def status() -> str:
+        answer = httpx.post(
+            jobs["url"] + "/",
+            content=json.dumps({"EndpointName": "shapes-endpoint"}),
+            headers={
+                "X-Amz-Target": "SageMaker.DescribeEndpoint",
+                "Content-Type": "application/x-amz-json-1.1",
+            },
+        )
+        return answer.json()["EndpointStatus"]
+
+    wait_until(lambda: status() == "Failed", timeout=120)
+    return {"EndpointName": "shapes-endpoint", "EndpointConfigName": "shapes-config"}
+
 
 # One call per operation, in an order that leaves something to describe: (target, payload for the jobs).
 CALLS: list[tuple[str, Callable[[Jobs], dict[str, Any]]]] = [
@@ -49,6 +72,43 @@ CALLS: list[tuple[str, Callable[[Jobs], dict[str, Any]]]] = [
     ("SageMaker.AddTags", lambda jobs: {"ResourceArn": jobs["arn"], "Tags": [{"Key": "lab", "Value": "2"}]}),
     ("SageMaker.ListTags", lambda jobs: {"ResourceArn": jobs["arn"]}),
     ("SageMaker.DeleteTags", lambda jobs: {"ResourceArn": jobs["arn"], "TagKeys": ["lab"]}),
+    ("SageMaker.CreateModel", lambda jobs: {"ModelName": "shapes-model", "PrimaryContainer": MODEL}),
+    ("SageMaker.DescribeModel", lambda jobs: {"ModelName": "shapes-model"}),
+    ("SageMaker.ListModels", lambda jobs: {}),
+    (
+        "SageMaker.CreateEndpointConfig",
+        lambda jobs: {"EndpointConfigName": "shapes-config", "ProductionVariants": [VARIANT]},
+    ),
+    ("SageMaker.DescribeEndpointConfig", lambda jobs: {"EndpointConfigName": "shapes-config"}),
+    ("SageMaker.ListEndpointConfigs", lambda jobs: {}),
+    (
+        "SageMaker.CreateEndpoint",
+        lambda jobs: {"EndpointName": "shapes-endpoint", "EndpointConfigName": "shapes-config"},
+    ),
+    ("SageMaker.DescribeEndpoint", lambda jobs: {"EndpointName": "shapes-endpoint"}),
+    ("SageMaker.ListEndpoints", lambda jobs: {}),
+    (
+        "SageMaker.CreateTransformJob",
+        lambda jobs: {
+            "TransformJobName": "shapes-transform",
+            "ModelName": "shapes-model",
+            "TransformInput": {
+                "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://birds/train/"}},
+                "ContentType": "application/x-image",
+            },
+            "TransformOutput": {"S3OutputPath": "s3://birds/shapes-transform"},
+            "TransformResources": {"InstanceType": "ml.m5.large", "InstanceCount": 1},
+        },
+    ),
+    ("SageMaker.DescribeTransformJob", lambda jobs: {"TransformJobName": "shapes-transform"}),
+    ("SageMaker.ListTransformJobs", lambda jobs: {}),
+    ("SageMaker.StopTransformJob", lambda jobs: {"TransformJobName": "shapes-transform"}),
+    ("SageMaker.DescribeTransformJob", lambda jobs: {"TransformJobName": "shapes-transform"}),
+    ("SageMaker.UpdateEndpoint", _once_failed),
+    ("SageMaker.DescribeEndpoint", lambda jobs: {"EndpointName": "shapes-endpoint"}),
+    ("SageMaker.DeleteEndpoint", lambda jobs: {"EndpointName": "shapes-endpoint"}),
+    ("SageMaker.DeleteEndpointConfig", lambda jobs: {"EndpointConfigName": "shapes-config"}),
+    ("SageMaker.DeleteModel", lambda jobs: {"ModelName": "shapes-model"}),
     ("Logs_20140328.DescribeLogGroups", lambda jobs: {}),
     ("Logs_20140328.DescribeLogStreams", lambda jobs: {"logGroupName": GROUP, "limit": 1}),
     ("Logs_20140328.GetLogEvents", lambda jobs: {"logGroupName": GROUP, "logStreamName": jobs["stream"]}),
@@ -112,7 +172,7 @@ def jobs(server: Server) -> Jobs:
         logGroupName=GROUP, logStreamNamePrefix="shapes-done/"
     )
     arn = sagemaker.describe_training_job(TrainingJobName="shapes-done")["TrainingJobArn"]
-    return {"arn": arn, "stream": streams["logStreams"][0]["logStreamName"]}
+    return {"arn": arn, "stream": streams["logStreams"][0]["logStreamName"], "url": server.url}
 
 
 def test_every_operation_has_a_call_here():

@@ -4,21 +4,25 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import boto3
 import pytest
+from hosting import NUM_CLASSES, jpeg, put_tiny_model
 from roost_server import AWS_ENV, wait_until
 
 from workshop import tuning_request
 
 AWS = Path(sys.executable).with_name("aws")
+_sleep = time.sleep
 
 
 def test_the_sdks_tuner_fits_and_finds_the_best_trial(server, monkeypatch):
     sagemaker = pytest.importorskip(
         "sagemaker", reason="needs the SageMaker Python SDK (pip install 'sagemaker<3')"
     )
+    from sagemaker.serializers import IdentitySerializer
     from sagemaker.tuner import ContinuousParameter, HyperparameterTuner, IntegerParameter
 
     for key, value in {
@@ -27,6 +31,8 @@ def test_the_sdks_tuner_fits_and_finds_the_best_trial(server, monkeypatch):
         "SAGEMAKER_SUPPRESS_V2_WARNING": "1",
     }.items():
         monkeypatch.setenv(key, value)
+    # The SDK looks at a deploying endpoint every 30 s; a tiny model is up in a few.
+    monkeypatch.setattr(sagemaker.session.time, "sleep", lambda seconds: _sleep(min(seconds, 0.5)))
     session = sagemaker.Session(
         boto_session=boto3.Session(region_name="us-east-1"), sagemaker_client=server.client("sagemaker")
     )
@@ -82,6 +88,13 @@ def test_the_sdks_tuner_fits_and_finds_the_best_trial(server, monkeypatch):
     trial = server.client("sagemaker").describe_training_job(TrainingJobName=best)
     assert trial["HyperParameters"]["num_classes"] == "2"
     assert 2 <= int(trial["HyperParameters"]["mini_batch_size"]) <= 8
+    # tuner.deploy hosts the best trial's model (the fake algorithm's stand-in replaced by a tiny real one).
+    put_tiny_model(server.data_root, f"birds/sdk-tuning/{best}/output/model.tar.gz")
+    predictor = tuner.deploy(
+        1, "ml.m5.xlarge", endpoint_name="sdk-tuned", serializer=IdentitySerializer("image/jpeg")
+    )
+    assert len(json.loads(predictor.predict(jpeg()))) == NUM_CLASSES
+    predictor.delete_endpoint()
 
 
 @pytest.mark.skipif(not AWS.exists(), reason=f"needs the AWS CLI at {AWS} (pip install awscli)")

@@ -1,15 +1,19 @@
 """Lab 2 in a real browser, against `roost server` and the real algorithm: from an empty list, create the
 workshop's training job by filling the form by its labels (ResNet-20 at 3,28,28 on tiny .rec files, two
-epochs), watch it complete with one chart point per epoch, filter its log on "Validation-accuracy", clone
-it and stop the clone."""
+epochs), watch it complete with one chart point per epoch, make an endpoint of its model and send it a
+photo (Lab 3's check), filter its log on "Validation-accuracy", clone it and stop the clone."""
 
 from __future__ import annotations
 
 import signal
 import time
 
+import cv2
+import numpy as np
 import pytest
 from console_servers import start_roost_server
+
+from algorithm.tiny_jobs import class_image
 
 pytest.importorskip("selenium", reason="the browser tests need selenium (pip install selenium)")
 from selenium.common.exceptions import StaleElementReferenceException
@@ -49,7 +53,7 @@ def status(driver) -> str:
     return driver.find_element(By.ID, "job-status").text
 
 
-def test_lab2_in_the_browser(browser, server):
+def test_lab2_in_the_browser(browser, server, tmp_path):
     driver = browser
     driver.get(server + "/")
     assert "No training jobs" in driver.find_element(By.ID, "jobs").text
@@ -119,6 +123,25 @@ def test_lab2_in_the_browser(browser, server):
     download = driver.find_element(By.LINK_TEXT, "Download model.tar.gz")
     assert download.get_attribute("href").endswith("/jobs/birds13-07/model.tar.gz")
     assert "s3://birds/birds13-07/output/model.tar.gz" in driver.page_source
+
+    # Lab 3 in the browser: an endpoint from the job's model answers a photo with its top classes.
+    driver.find_element(
+        By.XPATH, '//button[normalize-space()="Create endpoint from this job\'s model"]'
+    ).click()
+    wait_for(driver, lambda d: d.current_url.endswith("/endpoints/birds13-07"), message="no endpoint page")
+    endpoint_status = lambda d: d.find_element(By.ID, "endpoint-status").text  # noqa: E731
+    wait_for(driver, lambda d: endpoint_status(d) == "InService", timeout=180, message="not InService")
+    photo = tmp_path / "bird.jpg"
+    cv2.imwrite(str(photo), class_image(2, np.random.default_rng(5), size=36))
+    field(driver, "Photo (JPEG or PNG)").send_keys(str(photo))
+    driver.find_element(By.XPATH, "//button[normalize-space()='Send to the endpoint']").click()
+    wait_for(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#top-classes tbody tr"), message="no answer")
+    rows = driver.find_elements(By.CSS_SELECTOR, "#top-classes tbody tr")
+    assert len(rows) == 4 and all(row.text.startswith("class ") for row in rows)
+    assert abs(sum(float(row.text.split()[-1]) for row in rows) - 1) < 0.01
+    driver.get(server + "/endpoints")
+    assert "birds13-07" in driver.find_element(By.TAG_NAME, "main").text
+    driver.get(server + "/jobs/birds13-07")
 
     # View logs -> the latest stream -> filter on "Validation-accuracy": one line per epoch.
     driver.find_element(By.LINK_TEXT, "View logs").click()

@@ -17,6 +17,7 @@ from roost.api.app import create_app
 from roost.platform.errors import JobNotFound
 from roost.platform.services import Platform
 from roost.platform.storage import Storage
+from roost.platform.store import JobQuery
 from workshop import workshop_request
 
 SAME_SITE = {"Origin": "http://localhost"}
@@ -250,6 +251,35 @@ def test_odd_query_parameters_are_no_server_errors(client, platform):
         ("/create-training-job/instance", {"InstanceType": "ml.nothing", "InstanceCount": "²"}),
     ):
         assert client.get(path, params=query).status_code == 200, (path, query)
+
+
+def test_models_and_endpoints_pages(client, platform):
+    assert "No models." in client.get("/models").text
+    assert "No endpoints." in client.get("/endpoints").text
+    assert client.get("/models/nothing").status_code == 404
+    assert client.get("/endpoints/nothing").status_code == 404
+    assert client.get("/endpoints/nothing/summary").status_code == 404
+    platform.training_jobs.create(workshop_request("running"))
+    assert "Create endpoint from this job" not in client.get("/jobs/running").text
+    forged = client.post("/jobs/running/create-endpoint", headers={"Origin": "http://evil.example"})
+    assert forged.status_code == 403
+    early = client.post("/jobs/running/create-endpoint", headers=SAME_SITE)
+    assert early.status_code == 400 and "has no model artifact yet" in early.text
+    assert "No models." in client.get("/models").text
+
+
+def test_create_endpoint_makes_nothing_when_a_name_is_taken(client, platform, data_root):
+    platform.training_jobs.create(workshop_request("done"))
+    artifact = data_root / "birds" / "done" / "output" / "model.tar.gz"
+    artifact.parent.mkdir(parents=True)
+    artifact.write_bytes(b"a model")
+    platform.training_jobs.store.update("done", model_artifacts="s3://birds/done/output/model.tar.gz")
+    image = {"Image": "image-classification:1", "ModelDataUrl": "s3://birds/done/output/model.tar.gz"}
+    platform.models.create({"ModelName": "done", "PrimaryContainer": image}, "us-east-1")
+    answer = client.post("/jobs/done/create-endpoint", headers=SAME_SITE)
+    assert answer.status_code == 400 and "A model named done exists already" in answer.text
+    assert "No endpoints." in client.get("/endpoints").text
+    assert platform.endpoint_configs.list(JobQuery()) == []
 
 
 def test_unknown_things_are_404_pages(client):

@@ -14,7 +14,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from roost.console import create_form, job_list, job_page, log_viewer
+from roost.console import create_form, hosting_pages, job_list, job_page, log_viewer, tuning_pages
 from roost.console.pages import Call, Handler, same_origin
 from roost.platform.services import Platform
 
@@ -43,6 +43,15 @@ PAGES = [
     Page("/jobs/{name}/logs", log_viewer.streams),
     Page("/logs/stream", log_viewer.stream),
     Page("/logs/events", log_viewer.events),
+    Page("/jobs/{name}/create-endpoint", hosting_pages.create_endpoint, "POST"),
+    Page("/models", hosting_pages.models),
+    Page("/models/{name}", hosting_pages.model),
+    Page("/endpoints", hosting_pages.endpoints),
+    Page("/endpoints/{name}", hosting_pages.endpoint),
+    Page("/endpoints/{name}/summary", hosting_pages.endpoint_summary),
+    Page("/hyper-parameter-tuning-jobs", tuning_pages.job_list),
+    Page("/hyper-parameter-tuning-jobs/{name}", tuning_pages.job_page),
+    Page("/hyper-parameter-tuning-jobs/{name}/objectives", tuning_pages.objectives),
 ]
 # Reading a form is not a state change: the check runs on every keystroke and needs no origin proof.
 _CHANGES_NOTHING = {"/create-training-job/check"}

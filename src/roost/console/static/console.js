@@ -94,10 +94,80 @@ function accuracyChart(element) {
   update();
 }
 
+// A tuning job's chart: each training job's objective value against its number, until the job ends.
+function objectiveChart(element) {
+  const chart = new uPlot(
+    {
+      width: Math.max(320, element.clientWidth || 720),
+      height: 300,
+      series: [
+        { label: "Training job" },
+        { label: element.dataset.metric, stroke: "#037f0c", width: 0, points: { show: true, size: 8 } },
+      ],
+      scales: { x: { time: false } },
+      axes: [{ label: "Training job number", incrs: [1, 2, 5, 10, 20, 50, 100] }, { label: "Objective" }],
+    },
+    [[], []],
+    element,
+  );
+  async function update() {
+    const answer = await fetch(element.dataset.source);
+    if (!answer.ok) return;
+    const news = await answer.json();
+    chart.setData([news.trials, news.values]);
+    element.dataset.points = String(news.values.filter((v) => v !== null).length);
+    if (!news.finished) setTimeout(update, 3000);
+    else element.dataset.complete = "true";
+  }
+  update();
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   applyProblems();
   const chart = document.getElementById("accuracy-chart");
   if (chart) accuracyChart(chart);
+  const objectives = document.getElementById("objective-chart");
+  if (objectives) objectiveChart(objectives);
   const jump = document.querySelector("[data-jump-to-end]");
   if (jump) followLog();
+});
+
+// An endpoint's photo test: the file goes to InvokeEndpoint as is; the answer's top classes are shown.
+document.addEventListener("submit", async (event) => {
+  const form = event.target.closest("[data-invoke]");
+  if (!form) return;
+  event.preventDefault();
+  const file = form.querySelector("input[type=file]").files[0];
+  const shown = document.getElementById("prediction");
+  const answer = await fetch(form.dataset.invoke, {
+    method: "POST",
+    headers: { "Content-Type": "application/x-image", Accept: "application/json" },
+    body: file,
+  });
+  const text = await answer.text();
+  shown.replaceChildren();
+  if (!answer.ok) {
+    const problem = document.createElement("p");
+    problem.className = "problem";
+    problem.textContent = text;
+    shown.append(problem);
+    return;
+  }
+  const ranked = JSON.parse(text).map((p, label) => ({ label, p })).sort((a, b) => b.p - a.p).slice(0, 5);
+  const table = document.createElement("table");
+  table.className = "list";
+  table.id = "top-classes";
+  table.createTHead().insertRow().append(...["Class", "Probability"].map((t) => {
+    const th = document.createElement("th");
+    th.scope = "col";
+    th.textContent = t;
+    return th;
+  }));
+  const body = table.createTBody();
+  for (const { label, p } of ranked) {
+    const row = body.insertRow();
+    row.insertCell().textContent = `class ${label}`;
+    row.insertCell().textContent = p.toFixed(4);
+  }
+  shown.append(table);
 });
