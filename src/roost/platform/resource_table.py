@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from roost.platform.store import JobQuery, Store
+from roost.platform.store import JobQuery, Store, list_sql
 from roost.platform.tags import Tags, parse_tags
 
 DEFAULT_ACCOUNT = "000000000000"
@@ -57,7 +57,6 @@ CREATE TABLE IF NOT EXISTS {table} (
 );
 CREATE INDEX IF NOT EXISTS {table}_by_creation ON {table} (creation_time, name);
 """
-_SORT_COLUMNS = {"Name": "name", "CreationTime": "creation_time", "Status": "status"}
 
 
 def _from_row(row: Any) -> Resource:
@@ -149,27 +148,4 @@ class ResourceTable:
 
     def query(self, query: JobQuery) -> list[Resource]:
         """The List operations' page: filters, order, and the position after the previous page."""
-        column = _SORT_COLUMNS[query.sort_by]
-        where, parameters = [], []
-        if query.name_contains:
-            where.append("instr(lower(name), lower(?)) > 0")
-            parameters.append(query.name_contains)
-        for clause, value in (
-            ("status = ?", query.status),
-            ("creation_time > ?", query.created_after),
-            ("creation_time < ?", query.created_before),
-            ("last_modified_time > ?", query.modified_after),
-            ("last_modified_time < ?", query.modified_before),
-        ):
-            if value is not None:
-                where.append(clause)
-                parameters.append(value)
-        direction = "DESC" if query.descending else "ASC"
-        if query.after is not None:
-            where.append(f"({column}, name) {'<' if query.descending else '>'} (?, ?)")
-            parameters.extend(query.after)
-        sql = (
-            f"SELECT * FROM {self.table} {'WHERE ' + ' AND '.join(where) if where else ''} "
-            f"ORDER BY {column} {direction}, name {direction} LIMIT ?"
-        )
-        return [_from_row(row) for row in self.store.read(sql, [*parameters, query.limit])]
+        return [_from_row(row) for row in self.store.read(*list_sql(self.table, query))]

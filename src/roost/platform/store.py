@@ -112,6 +112,36 @@ class JobQuery:
 _SORT_COLUMNS = {"Name": "name", "CreationTime": "creation_time", "Status": "status"}
 
 
+def list_sql(table: str, query: JobQuery) -> tuple[str, list[Any]]:
+    """The SELECT of a List operation's page over `table`: filters, order, the position after the last page.
+
+    Every resource table has the columns it reads (name, status, creation and modification times)."""
+    column = _SORT_COLUMNS[query.sort_by]
+    where, parameters = [], []
+    if query.name_contains:
+        where.append("instr(lower(name), lower(?)) > 0")
+        parameters.append(query.name_contains)
+    for clause, value in (
+        ("status = ?", query.status),
+        ("creation_time > ?", query.created_after),
+        ("creation_time < ?", query.created_before),
+        ("last_modified_time > ?", query.modified_after),
+        ("last_modified_time < ?", query.modified_before),
+    ):
+        if value is not None:
+            where.append(clause)
+            parameters.append(value)
+    direction = "DESC" if query.descending else "ASC"
+    if query.after is not None:
+        where.append(f"({column}, name) {'<' if query.descending else '>'} (?, ?)")
+        parameters.extend(query.after)
+    sql = (
+        f"SELECT * FROM {table} {'WHERE ' + ' AND '.join(where) if where else ''} "
+        f"ORDER BY {column} {direction}, name {direction} LIMIT ?"
+    )
+    return sql, [*parameters, query.limit]
+
+
 class Store:
     """SQLite under the state directory; safe to use from many threads."""
 
@@ -176,30 +206,7 @@ class Store:
         return _from_row(rows[0]) if rows else None
 
     def query(self, query: JobQuery) -> list[JobRecord]:
-        column = _SORT_COLUMNS[query.sort_by]
-        where, parameters = [], []
-        if query.name_contains:
-            where.append("instr(lower(name), lower(?)) > 0")
-            parameters.append(query.name_contains)
-        for clause, value in (
-            ("status = ?", query.status),
-            ("creation_time > ?", query.created_after),
-            ("creation_time < ?", query.created_before),
-            ("last_modified_time > ?", query.modified_after),
-            ("last_modified_time < ?", query.modified_before),
-        ):
-            if value is not None:
-                where.append(clause)
-                parameters.append(value)
-        direction = "DESC" if query.descending else "ASC"
-        if query.after is not None:
-            where.append(f"({column}, name) {'<' if query.descending else '>'} (?, ?)")
-            parameters.extend(query.after)
-        sql = (
-            f"SELECT * FROM jobs {'WHERE ' + ' AND '.join(where) if where else ''} "
-            f"ORDER BY {column} {direction}, name {direction} LIMIT ?"
-        )
-        return [_from_row(row) for row in self.read(sql, [*parameters, query.limit])]
+        return [_from_row(row) for row in self.read(*list_sql("jobs", query))]
 
     def unfinished(self) -> list[JobRecord]:
         active = JOB.active()
