@@ -74,7 +74,7 @@ class HostSampler:
         while before.processes:
             time.sleep(self.every)
             usage, now = group_usage(self.group), time.time()
-            if not usage.processes:
+            if not usage.processes or not usage.rss_bytes:  # gone, or exiting (its memory already freed)
                 return
             # A worker that ended takes its CPU time with it unless waited for: never below zero.
             cpu = max(usage.cpu_seconds - before.cpu_seconds, 0.0) / (now - then) * 100
