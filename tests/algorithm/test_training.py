@@ -318,3 +318,43 @@ def test_float16_on_a_cpu_trains_in_bfloat16_where_the_cpu_has_it(tmp_path, caps
     else:
         assert any("training in float32" in m for m in messages)
     assert list((root / "model").glob("*.params"))
+
+
+@pytest.mark.parametrize("speedup", [2.04, 1.05])
+def test_float32_on_a_bfloat16_cpu_hints_at_the_measured_speedup(tmp_path, capsys, monkeypatch, speedup):
+    import dataclasses
+
+    from roost.algorithm import training
+
+    real_choice = training.choose_precision
+    monkeypatch.setattr(
+        training, "choose_precision", lambda *a: dataclasses.replace(real_choice(*a), bfloat16_native=True)
+    )
+    monkeypatch.setattr(training, "bfloat16_speedup", lambda: speedup)
+    root = make_job(tmp_path, TINY, train=[i % 4 for i in range(32)], validation=[0, 1, 2, 3])
+    code, messages = train(root, capsys)
+    assert code == 0
+    hints = [m for m in messages if m.startswith("Hint:")]
+    if speedup >= training.MIN_HINTED_SPEEDUP:
+        assert hints == [
+            "Hint: this CPU computes bfloat16 natively; its convolutions measured 2.0x faster in bfloat16 "
+            "than in float32. precision_dtype=float16 trains in bfloat16 mixed precision with float32 weights"
+        ]
+    else:
+        assert not hints, "no hint where bfloat16 would not clearly pay"
+
+
+def test_the_bfloat16_probe_measures_without_touching_the_jobs_random_stream():
+    import torch
+
+    from roost.algorithm.precision import bfloat16_speedup, choose_precision
+
+    assert choose_precision("float32", torch.device("cpu")).bfloat16_native == (
+        torch.ops.mkldnn._is_mkldnn_bf16_supported()
+    )
+    torch.manual_seed(7)
+    expected = torch.rand(3)
+    torch.manual_seed(7)
+    speedup = bfloat16_speedup(repeats=1)
+    assert torch.equal(torch.rand(3), expected)
+    assert 0 < speedup < 100

@@ -91,6 +91,14 @@ class TrainingLog:
             (self._warning if precision.fell_back else self._info)(precision.note)
         self._info(precision.description)
 
+    def bfloat16_hint(self, speedup: float) -> None:
+        self._info(
+            "Hint: this CPU computes bfloat16 natively; its convolutions measured %.1fx faster in "
+            "bfloat16 than in float32. precision_dtype=float16 trains in bfloat16 mixed precision "
+            "with float32 weights",
+            speedup,
+        )
+
     def resuming(self, epoch: int, folder: Path) -> None:
         self._info("Resuming from the checkpoint of epoch %d in %s", epoch, folder)
 

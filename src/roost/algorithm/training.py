@@ -40,7 +40,7 @@ from roost.algorithm.model_artifact import ModelWriter
 from roost.algorithm.model_selection import Outcome, Selection, after_validation
 from roost.algorithm.network import ResNet, build_network, initialize, network_input
 from roost.algorithm.optimizers import build_optimizer
-from roost.algorithm.precision import Precision, choose_precision
+from roost.algorithm.precision import Precision, bfloat16_speedup, choose_precision
 from roost.algorithm.sagemaker_log import TrainingLog
 from roost.algorithm.samples import SampleIndex, index_channel
 from roost.algorithm.starting_weights import load_starting_weights
@@ -50,6 +50,8 @@ BATCH_LOG_PERIOD = 20
 STOP_CHECK_PERIOD = 10
 # Below this share of decodable images an epoch is refused: the data is broken, not a few photos.
 MIN_DECODED_SHARE = 0.5
+# A float32 job on a bfloat16 CPU hints at precision_dtype=float16 only when that would clearly pay.
+MIN_HINTED_SPEEDUP = 1.2
 
 
 class StopRequested(Exception):
@@ -123,6 +125,8 @@ def train(job: JobDirectory, hp: Hyperparameters, cluster: Cluster, stop_flag: l
     optimizer = _optimizer(hp, model)
     precision = choose_precision(hp.precision_dtype, cluster.device)
     say.arithmetic(precision)
+    if precision.bfloat16_native and cluster.leader and (speedup := bfloat16_speedup()) >= MIN_HINTED_SPEEDUP:
+        say.bfloat16_hint(speedup)
     scaler = torch.amp.GradScaler("cuda", enabled=precision.scaled)
     progress = _resume(job, hp, model, optimizer, scaler, say)
     session = Session(
@@ -187,10 +191,11 @@ def _step(
         session.say.learning_rate_change(change)
     inputs = network_input(images, session.cluster.device)
     labels = labels.to(session.cluster.device, non_blocking=True)
+    # The last step's gradients go before the forward pass, so they never share memory with its activations.
+    session.optimizer.zero_grad(set_to_none=True)
     with session.precision.autocast():
         logits = session.net(inputs)
     loss = _loss(logits, labels, session.hp, session.class_weights)
-    session.optimizer.zero_grad(set_to_none=True)
     session.scaler.scale(loss).backward()
     session.scaler.step(session.optimizer)
     session.scaler.update()
