@@ -3,6 +3,9 @@ way the trainer runs it (channels_last, autocast, DDP, torch.compile, hooks)."""
 
 import copy
 import math
+import os
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -352,3 +355,60 @@ def test_cpu_allocator_tuning_stops_most_page_faults_between_steps():
         return int(done.stdout)
 
     assert faults("tuned") < faults("untuned") / 4
+
+
+def test_training_rebuilds_the_bn_relu_outputs_instead_of_keeping_them(monkeypatch):
+    """The activations are rebuilt in backward from the BN inputs, with the very same values."""
+    from roost.algorithm import network
+
+    torch.manual_seed(0)
+    model = _randomise(build_network(50, 5, (3, 32, 32))).to(memory_format=torch.channels_last)
+    kept = copy.deepcopy(model)
+    for module in kept.modules():  # a forward hook on a batch norm makes a unit keep its activations
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.register_forward_hook(lambda *args: None)
+    rebuilt = []
+    real_rebuild = network._Recipe.rebuild
+    monkeypatch.setattr(network._Recipe, "rebuild", lambda self: rebuilt.append(self) or real_rebuild(self))
+    x = (torch.rand(4, 3, 32, 32) * 255).contiguous(memory_format=torch.channels_last)
+    labels = torch.randint(0, 5, (4,))
+    for net in (model, kept):
+        F.cross_entropy(net(x), labels).backward()
+    units = sum(len(getattr(model, name)) for name in model.stage_names)
+    assert len({id(recipe) for recipe in rebuilt}) == 3 * units, "each unit's three activations rebuilt"
+    grads = dict(kept.named_parameters())
+    for name, p in model.named_parameters():
+        assert torch.equal(p.grad, grads[name].grad), name
+    for key, value in kept.state_dict().items():
+        assert torch.equal(model.state_dict()[key], value), key
+
+
+_KEPT_FOR_BACKWARD = """
+import os, sys, torch
+import torch.nn.functional as F
+from roost.algorithm.network import build_network
+model = build_network(50, 5, (3, 96, 96)).to(memory_format=torch.channels_last)
+if sys.argv[1] == "kept":
+    for module in model.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.register_forward_hook(lambda *args: None)
+x = (torch.rand(16, 3, 96, 96) * 255).contiguous(memory_format=torch.channels_last)
+def resident():
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+before = resident()
+loss = F.cross_entropy(model(x), torch.zeros(16, dtype=torch.long))
+print((resident() - before) / 2**20)
+"""
+
+
+def test_rebuilding_the_activations_halves_what_a_training_step_keeps_for_backward():
+    # A fixed mmap threshold: glibc returns every freed block, so resident memory is what is alive.
+    env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "65536", "MALLOC_TRIM_THRESHOLD_": "65536"}
+
+    def kept_mb(mode: str) -> float:
+        command = [sys.executable, "-c", _KEPT_FOR_BACKWARD, mode]
+        return float(subprocess.run(command, capture_output=True, text=True, check=True, env=env).stdout)
+
+    kept, rebuilt = kept_mb("kept"), kept_mb("rebuilt")
+    assert rebuilt < 0.65 * kept, f"{rebuilt:.0f} MB kept with rebuilt activations, {kept:.0f} MB without"
