@@ -63,7 +63,7 @@ def run_mxnet(train: Path, val: Path, hp: dict[str, str]) -> str:
     return subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
 
 
-def run_roost(train: Path, val: Path, hp: dict[str, str]) -> str:
+def run_roost(train: Path, val: Path, hp: dict[str, str], seed: int = 0) -> str:
     with tempfile.TemporaryDirectory(prefix="roost-bench-") as scratch:
         job = Path(scratch)
         (job / "input" / "config").mkdir(parents=True)
@@ -72,7 +72,8 @@ def run_roost(train: Path, val: Path, hp: dict[str, str]) -> str:
             (job / "input" / "data" / channel).mkdir(parents=True)
             (job / "input" / "data" / channel / source.name).symlink_to(source)
         command = [sys.executable, "-m", "roost", "algorithm", "train", "--ml-dir", str(job)]
-        return subprocess.run(command, capture_output=True, text=True, check=True).stdout
+        env = {**os.environ, "ROOST_SEED": str(seed)}
+        return subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
 
 
 def epoch_times(log: str) -> list[float]:

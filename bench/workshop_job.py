@@ -39,7 +39,7 @@ SHARED = Path(os.environ.get("ROOST_SHARED", ROOT.parent / "shared"))
 TRAIN_PHOTOS, VALIDATION_PHOTOS, BATCH = 335, 112, 24
 TIME_COST = re.compile(r"Epoch\[(\d+)\] Time cost=([0-9.]+)")
 VALIDATION = re.compile(r"Epoch\[(\d+)\] Validation-accuracy=([0-9.]+)")
-ARITHMETIC = re.compile(r"\] ((?:Arithmetic|precision_dtype=).*)$")
+ARITHMETIC = re.compile(r"\] ((?:Arithmetic|precision_dtype=|Hint:).*)$")
 
 
 def hyperparameters(classes: int, epochs: int, precision: str) -> dict[str, str]:
