@@ -14,8 +14,12 @@ from console_servers import start_fake_server
 from workshop import workshop_request
 
 pytest.importorskip("selenium", reason="the browser tests need selenium (pip install selenium)")
+from page_waits import wait_for
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.wait import WebDriverWait
+
+
+def _failed(driver) -> bool:
+    return driver.find_element(By.ID, "job-status").text == "Failed"
 
 
 def test_markup_from_jobs_and_users_is_shown_as_text(browser, tmp_path, data_root):
@@ -35,14 +39,12 @@ def test_markup_from_jobs_and_users_is_shown_as_text(browser, tmp_path, data_roo
         )
         sagemaker.create_training_job(**request)
         browser.get(f"{url}/jobs/markup")
-        WebDriverWait(browser, 30, 0.2).until(
-            lambda d: d.find_element(By.ID, "job-status").text == "Failed", "the job did not fail"
-        )
+        wait_for(browser, _failed, 30, "the job did not fail")
         failure = browser.find_element(By.CLASS_NAME, "failure").text
         assert failure == "ClientError: <img src=x onerror=\"document.title = 'pwned'\">"
         browser.find_element(By.LINK_TEXT, "View logs").click()
         browser.find_element(By.PARTIAL_LINK_TEXT, "markup/algo-1-").click()
-        WebDriverWait(browser, 10, 0.2).until(lambda d: d.find_elements(By.ID, "end-of-stream"))
+        wait_for(browser, lambda d: d.find_elements(By.ID, "end-of-stream"), 10)
         lines = browser.find_element(By.ID, "log-lines").text
         assert "<script>document.title = 'pwned'</script><b>not bold</b>" in lines
         assert not browser.find_elements(By.CSS_SELECTOR, "#log-lines b")

@@ -16,10 +16,9 @@ from console_servers import start_roost_server
 from algorithm.tiny_jobs import class_image
 
 pytest.importorskip("selenium", reason="the browser tests need selenium (pip install selenium)")
-from selenium.common.exceptions import StaleElementReferenceException
+from page_waits import wait_for
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.select import Select
-from selenium.webdriver.support.wait import WebDriverWait
 
 
 @pytest.fixture
@@ -41,12 +40,6 @@ def type_into(driver, label: str, text: str, within=None) -> None:
     element = field(driver, label, within)
     element.clear()
     element.send_keys(text)
-
-
-def wait_for(driver, condition, timeout: float = 30, message: str = ""):
-    # htmx replaces fragments under our feet: an element found a moment ago may be gone; look again.
-    waiting = WebDriverWait(driver, timeout, 0.2, ignored_exceptions=(StaleElementReferenceException,))
-    return waiting.until(lambda d: condition(d), message)
 
 
 def status(driver) -> str:
